@@ -1,0 +1,53 @@
+# Two entry points: `make demo` (install, then run the whole pipeline on synthesised speech)
+# and `make test` (install, then run the test suite). Both work on a fresh Debian machine.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+SEQAE := $(VENV)/bin/seqae
+DEMO ?= demo
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_PACKAGES := espeak-ng flite wamerican libsndfile1
+
+.PHONY: demo test setup system-packages bench clean
+
+system-packages:
+	@missing=""; \
+	command -v espeak-ng >/dev/null || missing="yes"; \
+	command -v flite >/dev/null || missing="yes"; \
+	[ -f /usr/share/dict/words ] || missing="yes"; \
+	$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || missing="yes python3-venv"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages: $(APT_PACKAGES)"; \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES) \
+			$$(echo $$missing | grep -o python3-venv) >/dev/null; \
+	fi
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+setup: system-packages $(VENV)/.installed
+
+# The demo corpus: 60 words x 12 voices; 4 voices are held out and only ever used as queries.
+DEMO_EPOCHS ?= 20
+demo: setup
+	$(SEQAE) synth $(DEMO)/corpus --words 60 --speakers 12 --query-speakers 4 --seed 0
+	$(SEQAE) train $(DEMO)/corpus/archive.csv --out $(DEMO)/run --epochs $(DEMO_EPOCHS) --seed 0
+	$(SEQAE) embed $(DEMO)/run $(DEMO)/corpus/archive.csv --out $(DEMO)/embeddings
+	$(SEQAE) index build $(DEMO)/embeddings --out $(DEMO)/index --overwrite
+	$(SEQAE) search $(DEMO)/index "$$(sed -n 2p $(DEMO)/corpus/queries.csv | cut -d, -f1 | sed 's|^|$(DEMO)/corpus/|')" -k 5
+	$(SEQAE) eval qbe $(DEMO)/run --queries $(DEMO)/corpus/queries.csv --archive $(DEMO)/corpus/archive.csv
+
+test: setup
+	$(VENV)/bin/pytest -q
+
+bench: setup
+	$(PY) bench/qbe.py
+	$(PY) bench/search_speed.py
+
+clean:
+	rm -rf $(DEMO) .pytest_cache

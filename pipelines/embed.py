@@ -1,0 +1,131 @@
+"""Embed every segment of a manifest into sharded ``.npy`` + ``.parquet`` files (resumable)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from pipelines.extract import Extraction, extract_features
+from pipelines.manifest import Segment, metadata_columns, read_manifest
+from pipelines.shards import (
+    FORMAT_VERSION,
+    INFO_FILE,
+    KIND,
+    read_info,
+    shard_is_complete,
+    write_json_atomic,
+    write_shard,
+)
+from seqae.bundle import ModelBundle, load_bundle
+from seqae.errors import SeqaeError
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class EmbedSummary:
+    """Counts from one embedding job."""
+
+    out: Path
+    model_id: str
+    embedded: int = 0
+    reused: int = 0
+    skipped: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def metadata_table(extraction: Extraction, columns: list[str], first_row: int) -> pa.Table:
+    """Metadata rows for the segments that were embedded, with every manifest column."""
+    segments: list[Segment] = extraction.segments
+    starts = [s.start or 0.0 for s in segments]
+    data = {
+        "path": pa.array([str(s.path) for s in segments], pa.string()),
+        "start": pa.array(starts, pa.float64()),
+        "end": pa.array(
+            [a + d for a, d in zip(starts, extraction.durations, strict=True)], pa.float64()
+        ),
+        "row": pa.array([first_row + i for i in range(len(segments))], pa.int64()),
+    }
+    for column in columns:
+        data[column] = pa.array([s.metadata.get(column, "") for s in segments], pa.string())
+    return pa.table(data)
+
+
+def _prepare(out: Path, bundle: ModelBundle, source: Path, count: int, shard_size: int) -> dict:
+    """Start a new embedding directory, or check that an existing one belongs to this job."""
+    if (out / INFO_FILE).is_file():
+        info = read_info(out)
+        if info["model_id"] != bundle.model_id:
+            raise SeqaeError(
+                f"{out}: holds embeddings of model {info['model_id']}, not "
+                f"{bundle.model_id}; choose another --out"
+            )
+        if info["shard_size"] != shard_size or info["segments"] != count:
+            raise SeqaeError(
+                f"{out}: made from a different manifest or shard size; choose another --out"
+            )
+        return info
+    out.mkdir(parents=True, exist_ok=True)
+    return {
+        "format_version": FORMAT_VERSION,
+        "kind": KIND,
+        "model_id": bundle.model_id,
+        "model_path": str(bundle.path.resolve()),
+        "feature_config": bundle.features.to_dict(),
+        "dim": bundle.embedding_dim,
+        "source": str(source.resolve()),
+        "segments": count,
+        "shard_size": shard_size,
+        "shards": [],
+        "skipped": {},
+        "count": 0,
+        "complete": False,
+    }
+
+
+def embed_archive(
+    run: Path,
+    source: Path,
+    out: Path,
+    shard_size: int = 10000,
+    batch_size: int = 64,
+    progress: Callable[[int], None] | None = None,
+) -> EmbedSummary:
+    """Embed every segment of ``source`` with the model in ``run``; finished shards are kept."""
+    bundle = load_bundle(run)
+    segments = read_manifest(source)
+    info = _prepare(out, bundle, source, len(segments), shard_size)
+    columns = metadata_columns(segments)
+    summary = EmbedSummary(out=out, model_id=bundle.model_id)
+    started = time.perf_counter()
+    for shard, first in enumerate(range(0, len(segments), shard_size)):
+        chunk = segments[first : first + shard_size]
+        if shard_is_complete(out, shard) and shard in info["shards"]:
+            summary.reused += len(chunk) - len(info["skipped"].get(str(shard), []))
+            if progress:
+                progress(len(chunk))
+            continue
+        extraction = extract_features(chunk, bundle.features, progress=progress)
+        vectors = (
+            bundle.embed(extraction.features, batch_size)
+            if extraction.features
+            else (np.zeros((0, bundle.embedding_dim), dtype=np.float32))
+        )
+        write_shard(out, shard, vectors, metadata_table(extraction, columns, first))
+        info["shards"] = sorted(set(info["shards"]) | {shard})
+        info["skipped"][str(shard)] = [reason for _, reason in extraction.skipped]
+        write_json_atomic(out / INFO_FILE, info)
+        summary.embedded += len(vectors)
+    info["skipped_count"] = sum(len(v) for v in info["skipped"].values())
+    info["count"] = len(segments) - info["skipped_count"]
+    info["complete"] = True
+    write_json_atomic(out / INFO_FILE, info)
+    summary.skipped = [r for reasons in info["skipped"].values() for r in reasons]
+    summary.seconds = time.perf_counter() - started
+    return summary

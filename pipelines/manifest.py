@@ -1,0 +1,98 @@
+"""Manifests: which audio segments a job works on (a CSV file or a folder of audio files)."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from seqae.errors import SeqaeError
+
+AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".mp3", ".m4a", ".aac", ".opus", ".aiff", ".aif"}
+RESERVED = ("path", "start", "end")
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One span of one audio file, with the manifest's other columns as metadata."""
+
+    path: Path
+    start: float | None = None
+    end: float | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return self.metadata.get("label", "")
+
+    def describe(self) -> str:
+        if self.start is None and self.end is None:
+            return str(self.path)
+        return (
+            f"{self.path} [{self.start or 0.0:.2f}-{self.end if self.end is not None else 'end'}]"
+        )
+
+
+def _seconds(value: str, column: str, where: str) -> float | None:
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise SeqaeError(f"{where}: column {column!r} holds {value!r}, not seconds") from None
+
+
+def read_csv_manifest(path: Path) -> list[Segment]:
+    """Read a manifest CSV; relative paths are taken relative to the CSV's folder."""
+    with open(path, newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        columns = reader.fieldnames or []
+        if "path" not in columns:
+            raise SeqaeError(f"{path}: manifest has no 'path' column (columns: {columns})")
+        segments = []
+        for line, row in enumerate(reader, start=2):
+            where = f"{path}:{line}"
+            raw = (row.get("path") or "").strip()
+            if not raw:
+                raise SeqaeError(f"{where}: empty 'path'")
+            audio = Path(raw) if Path(raw).is_absolute() else (path.parent / raw).resolve()
+            meta = {k: (v or "") for k, v in row.items() if k not in RESERVED and k is not None}
+            segments.append(
+                Segment(
+                    path=audio,
+                    start=_seconds(row.get("start") or "", "start", where),
+                    end=_seconds(row.get("end") or "", "end", where),
+                    metadata=meta,
+                )
+            )
+    return segments
+
+
+def read_folder_manifest(folder: Path) -> list[Segment]:
+    """Every audio file below ``folder`` (sorted) is one segment."""
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
+    return [Segment(path=p.resolve()) for p in files if p.is_file()]
+
+
+def read_manifest(source: str | Path) -> list[Segment]:
+    """Read segments from a manifest CSV or a folder of audio files."""
+    source = Path(source)
+    if source.is_dir():
+        segments = read_folder_manifest(source)
+    elif source.is_file():
+        segments = read_csv_manifest(source)
+    else:
+        raise SeqaeError(f"{source}: no such manifest file or folder")
+    if not segments:
+        raise SeqaeError(f"{source}: no segments found")
+    return segments
+
+
+def metadata_columns(segments: list[Segment]) -> list[str]:
+    """All metadata column names, in first-seen order."""
+    seen: dict[str, None] = {}
+    for segment in segments:
+        for key in segment.metadata:
+            seen.setdefault(key, None)
+    return list(seen)

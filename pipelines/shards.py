@@ -1,0 +1,103 @@
+"""Embedding directories: ``.npy`` vector shards with ``.parquet`` metadata in the same row order.
+
+Layout of EMB::
+
+    embeddings.json              format version, model id, feature config, dim, shard list
+    embeddings-00000.npy         float32 (rows, dim)
+    metadata-00000.parquet       one row per vector: path, start, end, manifest columns
+
+Each shard is written atomically, vectors first and metadata last, so a shard whose metadata
+file exists is complete; an interrupted job resumes at the first missing shard.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from seqae.errors import SeqaeError
+
+FORMAT_VERSION = 1
+KIND = "seqae-embeddings"
+INFO_FILE = "embeddings.json"
+
+
+def vectors_file(directory: Path, shard: int) -> Path:
+    return directory / f"embeddings-{shard:05d}.npy"
+
+
+def metadata_file(directory: Path, shard: int) -> Path:
+    return directory / f"metadata-{shard:05d}.parquet"
+
+
+def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
+    """Write JSON through a temporary file and a rename, so readers never see half a file."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
+    os.replace(tmp, path)
+
+
+def write_shard(directory: Path, shard: int, vectors: np.ndarray, metadata: pa.Table) -> None:
+    """Write one shard's vectors and metadata (metadata last: it marks the shard complete)."""
+    if len(vectors) != metadata.num_rows:
+        raise ValueError(f"shard {shard}: {len(vectors)} vectors but {metadata.num_rows} rows")
+    target = vectors_file(directory, shard)
+    tmp = target.with_name(f".{target.name}.tmp")
+    with open(tmp, "wb") as handle:
+        np.save(handle, np.ascontiguousarray(vectors, dtype=np.float32))
+    os.replace(tmp, target)
+    target = metadata_file(directory, shard)
+    tmp = target.with_name(f".{target.name}.tmp")
+    pq.write_table(metadata, tmp)
+    os.replace(tmp, target)
+
+
+def shard_is_complete(directory: Path, shard: int) -> bool:
+    return vectors_file(directory, shard).is_file() and metadata_file(directory, shard).is_file()
+
+
+@dataclass(frozen=True)
+class EmbeddingSet:
+    """An embedding directory read back: all vectors, all metadata rows, and its info."""
+
+    vectors: np.ndarray
+    metadata: pa.Table
+    info: dict[str, Any]
+
+
+def read_info(directory: Path) -> dict[str, Any]:
+    """Read and check ``embeddings.json``."""
+    path = directory / INFO_FILE
+    if not path.is_file():
+        raise SeqaeError(f"{directory}: not an embedding directory (no {INFO_FILE})")
+    try:
+        info = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise SeqaeError(f"{path}: unreadable ({error})") from None
+    if info.get("kind") != KIND or info.get("format_version") != FORMAT_VERSION:
+        raise SeqaeError(f"{path}: not a version-{FORMAT_VERSION} seqae embedding directory")
+    return info
+
+
+def read_embeddings(directory: Path) -> EmbeddingSet:
+    """Load every shard of an embedding directory, in shard order."""
+    info = read_info(directory)
+    if not info.get("complete"):
+        raise SeqaeError(f"{directory}: embedding job did not finish; re-run 'seqae embed'")
+    vectors, tables = [], []
+    for shard in info["shards"]:
+        if not shard_is_complete(directory, shard):
+            raise SeqaeError(f"{directory}: shard {shard:05d} is missing")
+        vectors.append(np.load(vectors_file(directory, shard)))
+        tables.append(pq.read_table(metadata_file(directory, shard)))
+    if not vectors:
+        raise SeqaeError(f"{directory}: holds no embeddings")
+    metadata = pa.concat_tables(tables, promote_options="default")
+    return EmbeddingSet(np.concatenate(vectors).astype(np.float32), metadata, info)

@@ -1,0 +1,5 @@
+"""``python -m seqae`` runs the command line."""
+
+from seqae.cli import app
+
+app()

@@ -1,0 +1,46 @@
+"""Reference methods that need no training: downsampled MFCCs, and DTW on frames."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def downsample(frames: np.ndarray, steps: int = 10) -> np.ndarray:
+    """Resample a (T, D) sequence to ``steps`` frames by linear interpolation and flatten it."""
+    frames = np.asarray(frames, dtype=np.float32)
+    source = np.linspace(0.0, 1.0, num=len(frames)) if len(frames) > 1 else np.zeros(1)
+    target = np.linspace(0.0, 1.0, num=steps)
+    columns = [np.interp(target, source, frames[:, d]) for d in range(frames.shape[1])]
+    return np.stack(columns, axis=1).reshape(-1).astype(np.float32)  # (steps * D,)
+
+
+def cosine_similarity(queries: np.ndarray, archive: np.ndarray) -> np.ndarray:
+    """(Q, D) x (N, D) -> (Q, N) cosine similarities."""
+    q = queries / np.maximum(np.linalg.norm(queries, axis=1, keepdims=True), 1e-12)
+    a = archive / np.maximum(np.linalg.norm(archive, axis=1, keepdims=True), 1e-12)
+    return q @ a.T
+
+
+def _unit_frames(frames: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(frames, axis=1, keepdims=True)
+    return np.ascontiguousarray(frames / np.maximum(norms, 1e-12), dtype=np.float64)
+
+
+def dtw_similarity(queries: list[np.ndarray], archive: list[np.ndarray]) -> np.ndarray:
+    """(Q, N) negated DTW costs: frame cost is cosine distance, total divided by both lengths.
+
+    Frames are scaled to unit length, so dtaidistance's squared Euclidean frame cost equals
+    twice the cosine distance; the C implementation runs in parallel with OpenMP.
+    """
+    from dtaidistance import dtw_ndim
+
+    series = [_unit_frames(f) for f in queries] + [_unit_frames(f) for f in archive]
+    n_q = len(queries)
+    block = ((0, n_q), (n_q, len(series)))
+    matrix = dtw_ndim.distance_matrix_fast(
+        series, block=block, parallel=True, inner_dist="squared euclidean"
+    )  # (Q + N, Q + N), inf outside the block; entries are sqrt of the summed frame costs
+    costs = matrix[:n_q, n_q:] ** 2 / 2.0
+    lengths_q = np.array([len(f) for f in queries], dtype=np.float64)
+    lengths_a = np.array([len(f) for f in archive], dtype=np.float64)
+    return -(costs / (lengths_q[:, None] + lengths_a[None, :]))

@@ -1,0 +1,110 @@
+"""A trained model bundled with the feature settings it was trained on (``RUN/model.pt``)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from seqae.config import FeatureConfig, ModelConfig, config_from_dict
+from seqae.data import pad_batch
+from seqae.errors import SeqaeError
+from seqae.models import SequenceAutoencoder
+
+FORMAT_VERSION = 1
+BUNDLE_NAME = "model.pt"
+
+
+@dataclass
+class ModelBundle:
+    """An autoencoder, its configs, and an id that names these exact weights."""
+
+    model: SequenceAutoencoder
+    features: FeatureConfig
+    model_id: str
+    path: Path
+
+    @property
+    def embedding_dim(self) -> int:
+        return self.model.config.embedding_dim
+
+    def check_features(self, features: FeatureConfig) -> None:
+        """Refuse features computed with settings other than the training ones."""
+        if features != self.features:
+            raise SeqaeError(
+                f"{self.path}: model was trained on features {self.features.to_dict()}, "
+                f"got {features.to_dict()}"
+            )
+
+    @torch.no_grad()
+    def embed(self, sequences: list[np.ndarray], batch_size: int = 64) -> np.ndarray:
+        """(N,) list of (T_i, D) arrays -> (N, E) float32 embeddings, in input order."""
+        self.model.eval()
+        out = np.zeros((len(sequences), self.embedding_dim), dtype=np.float32)
+        order = np.argsort([len(s) for s in sequences], kind="stable")  # similar lengths together
+        for start in range(0, len(order), batch_size):
+            rows = order[start : start + batch_size]
+            frames, lengths = pad_batch([sequences[i] for i in rows])
+            if frames.size(-1) != self.model.config.input_dim:
+                raise SeqaeError(
+                    f"{self.path}: model expects {self.model.config.input_dim}-dim "
+                    f"frames, got {frames.size(-1)}"
+                )
+            out[rows] = self.model.embed(frames, lengths).numpy()
+        return out
+
+
+def _weights_id(state: dict[str, torch.Tensor]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(state):
+        digest.update(name.encode())
+        digest.update(state[name].detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def save_bundle(path: Path, model: SequenceAutoencoder, features: FeatureConfig) -> str:
+    """Write the model, its configs and its id atomically; returns the model id."""
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    model_id = _weights_id(state)
+    payload = {
+        "format_version": FORMAT_VERSION,
+        "kind": "seqae-model",
+        "model_id": model_id,
+        "model_config": model.config.to_dict(),
+        "feature_config": features.to_dict(),
+        "state_dict": state,
+    }
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(buffer.getvalue())
+    tmp.replace(path)
+    return model_id
+
+
+def load_bundle(run: str | Path) -> ModelBundle:
+    """Load ``RUN/model.pt`` (or a bundle file given directly) for inference on the CPU."""
+    run = Path(run)
+    path = run / BUNDLE_NAME if run.is_dir() else run
+    if not path.is_file():
+        raise SeqaeError(f"{path}: no trained model here (run 'seqae train' first)")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:
+        raise SeqaeError(f"{path}: not a readable seqae model ({error})") from None
+    if not isinstance(payload, dict) or payload.get("kind") != "seqae-model":
+        raise SeqaeError(f"{path}: not a seqae model file")
+    if payload.get("format_version") != FORMAT_VERSION:
+        raise SeqaeError(
+            f"{path}: model format {payload.get('format_version')} is not "
+            f"{FORMAT_VERSION}; re-train or upgrade seqae"
+        )
+    model = SequenceAutoencoder(config_from_dict(ModelConfig, payload["model_config"]))
+    model.load_state_dict(payload["state_dict"])
+    model.eval()
+    features = config_from_dict(FeatureConfig, payload["feature_config"])
+    return ModelBundle(model=model, features=features, model_id=payload["model_id"], path=path)

@@ -1,0 +1,58 @@
+"""``seqae eval ...``: measure retrieval quality."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from seqae.cli.common import cli_command, console, progress_bar, report_skipped
+
+app = typer.Typer(help="Evaluate models.", no_args_is_help=True)
+
+
+@app.command("qbe")
+@cli_command
+def qbe(
+    run: Annotated[Path, typer.Argument(help="Run directory of 'seqae train' (or a model.pt).")],
+    queries: Annotated[Path, typer.Option(help="Manifest of query segments (with labels).")],
+    archive: Annotated[Path, typer.Option(help="Manifest of archive segments (with labels).")],
+    baselines: Annotated[bool, typer.Option(help="Also score the MFCC and DTW baselines.")] = True,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print JSON instead of a table.")
+    ] = False,
+) -> None:
+    """Query-by-example: MAP over full rankings and P@10 (relevant = same label)."""
+    from pipelines.evaluate import evaluate_qbe
+    from pipelines.manifest import read_manifest
+
+    total = len(read_manifest(queries)) + len(read_manifest(archive))
+    with progress_bar("features", total) as advance:
+        report = evaluate_qbe(run, queries, archive, baselines=baselines, progress=advance)
+    report_skipped(report.skipped)
+    if json_output:
+        typer.echo(
+            json.dumps(
+                {"archive": report.archive_size, "methods": [s.to_dict() for s in report.scores]},
+                indent=2,
+            )
+        )
+        return
+    from rich.table import Table
+
+    table = Table(
+        title=f"query-by-example, {report.scores[0].queries} queries, "
+        f"{report.archive_size} archive segments"
+    )
+    for column in ("method", "MAP", "P@10", "s/query"):
+        table.add_column(column, justify="left" if column == "method" else "right")
+    for score in report.scores:
+        table.add_row(
+            score.method,
+            f"{score.map:.3f}",
+            f"{score.precision_at_10:.3f}",
+            f"{score.seconds_per_query:.4f}",
+        )
+    console.print(table)

@@ -1,0 +1,60 @@
+"""``seqae search``: query an index by example."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from seqae.cli.common import cli_command, console, print_json_lines
+
+
+@cli_command
+def search(
+    index: Annotated[Path, typer.Argument(help="Index directory of 'seqae index build'.")],
+    query: Annotated[Path, typer.Argument(help="Audio clip of the term to look for.")],
+    start: Annotated[float | None, typer.Option(help="Query span start, seconds.")] = None,
+    end: Annotated[float | None, typer.Option(help="Query span end, seconds.")] = None,
+    k: Annotated[int, typer.Option("-k", "--top", help="Number of hits.", min=1)] = 10,
+    json_lines: Annotated[bool, typer.Option("--json", help="Print JSON lines.")] = False,
+) -> None:
+    """Find the segments of INDEX that sound most like QUERY."""
+    from pipelines.query import Query, search_audio
+
+    hits = search_audio(index, [Query(query, start, end)], k)[0]
+    rows = [
+        {
+            "rank": h.rank,
+            "score": round(h.score, 4),
+            "id": h.id,
+            **{key: h.metadata.get(key) for key in ("path", "start", "end")},
+            **{
+                key: v
+                for key, v in h.metadata.items()
+                if key not in ("path", "start", "end", "row")
+            },
+        }
+        for h in hits
+    ]
+    if json_lines:
+        print_json_lines(rows)
+        return
+    from rich.table import Table
+
+    table = Table(title=f"top {len(rows)} for {query}")
+    here = Path.cwd()
+    for column in ("rank", "score", "path", "start", "end", "label"):
+        table.add_column(column, justify="left" if column == "path" else "right", overflow="fold")
+    for row in rows:
+        path = Path(str(row["path"]))
+        shown = path.relative_to(here) if path.is_relative_to(here) else path
+        table.add_row(
+            str(row["rank"]),
+            f"{row['score']:.3f}",
+            str(shown),
+            f"{row['start']:.2f}",
+            f"{row['end']:.2f}",
+            str(row.get("label", "")),
+        )
+    console.print(table)

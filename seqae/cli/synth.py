@@ -1,0 +1,55 @@
+"""``seqae synth``: make the demo corpus."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from seqae.cli.common import cli_command, console, progress_bar, write_command_record
+
+
+@cli_command
+def synth(
+    out: Annotated[Path, typer.Argument(help="Folder to write the corpus into.")],
+    words: Annotated[int, typer.Option(help="Number of distinct words.", min=1)] = 100,
+    speakers: Annotated[int, typer.Option(help="Number of synthetic voices.", min=2)] = 14,
+    query_speakers: Annotated[int, typer.Option(help="Voices held out for queries.", min=1)] = 4,
+    repeats: Annotated[int, typer.Option(help="Instances of each word per voice.", min=1)] = 1,
+    long: Annotated[int, typer.Option(help="Number of long recordings.", min=0)] = 4,
+    words_per_long: Annotated[int, typer.Option(help="Words in each long recording.", min=1)] = 15,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    word_list: Annotated[
+        Path | None,
+        typer.Option(
+            help="Word list file (default: the system dictionary).", exists=True, dir_okay=False
+        ),
+    ] = None,
+) -> None:
+    """Synthesise a demo corpus of spoken words and long recordings."""
+    from pipelines.synth import SynthConfig, make_corpus
+    from seqae.errors import SeqaeError
+
+    if query_speakers >= speakers:
+        raise SeqaeError(
+            f"--query-speakers ({query_speakers}) must be below --speakers ({speakers})"
+        )
+    config = SynthConfig(
+        words=words,
+        speakers=speakers,
+        query_speakers=query_speakers,
+        repeats=repeats,
+        long_recordings=long,
+        words_per_long=words_per_long,
+        seed=seed,
+        word_list=word_list,
+    )
+    total = words * speakers * repeats + long
+    with progress_bar("synthesising", total) as advance:
+        counts = make_corpus(out, config, progress=advance)
+    write_command_record(out, {k: str(v) for k, v in config.__dict__.items()})
+    console.print(
+        f"wrote {counts['segments']} segments ({counts['words']} words x "
+        f"{counts['speakers']} voices) and {counts['long']} long recordings to {out}"
+    )

@@ -1,0 +1,103 @@
+"""Typed, frozen configuration for features, models and training.
+
+Every config turns into a plain dict (for JSON files and Lightning hparams) and back, so
+checkpoints load with ``weights_only=True`` and the feature settings travel with the weights.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any, TypeVar
+
+from seqae.errors import SeqaeError
+
+T = TypeVar("T")
+
+
+def config_from_dict(cls: type[T], data: dict[str, Any]) -> T:
+    """Build a config dataclass from a dict, rejecting unknown keys with a clear message."""
+    known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise SeqaeError(f"unknown {cls.__name__} settings: {', '.join(unknown)}")
+    return cls(**data)
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    """How audio becomes frames; stored with every model and every embedding directory."""
+
+    kind: str = "mfcc"  # "mfcc" (13 + deltas + delta-deltas) or "logmel"
+    sample_rate: int = 16000
+    n_mfcc: int = 13
+    n_mels: int = 40
+    win_ms: float = 25.0
+    hop_ms: float = 10.0
+    deltas: bool = True
+    normalize: str = "utterance"  # mean-variance normalisation per segment, or "none"
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("mfcc", "logmel"):
+            raise SeqaeError(f"feature kind must be 'mfcc' or 'logmel', not {self.kind!r}")
+        if self.normalize not in ("utterance", "none"):
+            raise SeqaeError(f"normalize must be 'utterance' or 'none', not {self.normalize!r}")
+
+    @property
+    def dim(self) -> int:
+        base = self.n_mfcc if self.kind == "mfcc" else self.n_mels
+        return base * 3 if self.deltas else base
+
+    @property
+    def win_length(self) -> int:
+        return int(round(self.sample_rate * self.win_ms / 1000))
+
+    @property
+    def hop_length(self) -> int:
+        return int(round(self.sample_rate * self.hop_ms / 1000))
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Shape of the encoder-decoder autoencoder."""
+
+    input_dim: int = 39
+    cell: str = "gru"  # "rnn" | "lstm" | "gru"
+    hidden_size: int = 256
+    layers: int = 2
+    bidirectional: bool = True
+    embedding_dim: int = 128
+    decoder_hidden_size: int = 256
+    decoder_layers: int = 1
+    dropout: float = 0.1
+    reverse_target: bool = False
+    decoder_position: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation and data-loading settings for ``seqae train``."""
+
+    epochs: int = 25
+    batch_size: int = 32
+    learning_rate: float = 2e-3
+    weight_decay: float = 0.0
+    gradient_clip: float = 1.0
+    val_fraction: float = 0.1
+    patience: int = 8
+    seed: int = 0
+    max_frames: int = 400
+    threads: int = 0  # 0 = torch default
+    # Denoising perturbations of the encoder's input (0 switches one off); see seqae.data.augment.
+    augment_warp: float = 0.15
+    augment_tempo: float = 0.2
+    augment_gain_db: float = 6.0
+    augment_noise_db: float = 1.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

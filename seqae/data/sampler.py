@@ -1,0 +1,42 @@
+"""Length-bucketed batches: little padding, and a fresh order every epoch."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+from torch.utils.data import Sampler
+
+
+class BucketBatchSampler(Sampler[list[int]]):
+    """Groups items of similar length into batches; shuffles within buckets and across batches.
+
+    Items are sorted by length with a little random jitter, cut into batches, and the batch
+    order is shuffled, so each batch is compact but the sequence of batches is not sorted.
+    """
+
+    def __init__(
+        self, lengths: Sequence[int], batch_size: int, shuffle: bool = True, seed: int = 0
+    ):
+        self.lengths = np.asarray(lengths, dtype=np.float64)
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.seed = seed
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return (len(self.lengths) + self.batch_size - 1) // self.batch_size
+
+    def __iter__(self) -> Iterator[list[int]]:
+        rng = np.random.default_rng(self.seed + self.epoch)
+        self.epoch += 1
+        keys = self.lengths
+        if self.shuffle:
+            keys = keys * rng.uniform(0.9, 1.1, size=len(keys))  # jitter: new neighbours each epoch
+        order = np.argsort(keys, kind="stable")
+        batches = [
+            order[i : i + self.batch_size].tolist() for i in range(0, len(order), self.batch_size)
+        ]
+        if self.shuffle:
+            rng.shuffle(batches)
+        return iter(batches)

@@ -1,0 +1,53 @@
+"""The thin LightningModule: one shared step, optimiser from hparams, nothing else."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+
+from seqae.config import ModelConfig, TrainConfig, config_from_dict
+from seqae.models import SequenceAutoencoder
+
+
+class AutoencoderModule(pl.LightningModule):
+    """Trains a SequenceAutoencoder; hparams are plain dicts so checkpoints load weights-only."""
+
+    def __init__(self, model: dict[str, Any], train: dict[str, Any], features: dict[str, Any]):
+        super().__init__()
+        self.save_hyperparameters()
+        self.model = SequenceAutoencoder(config_from_dict(ModelConfig, model))
+        self.train_config = config_from_dict(TrainConfig, train)
+
+    def _shared_step(self, batch: tuple[torch.Tensor, ...], stage: str) -> torch.Tensor:
+        frames, lengths, targets, target_lengths = batch  # (B, T, D), (B,), (B, T', D), (B,)
+        loss = self.model.loss(frames, lengths, targets, target_lengths)
+        self.log(
+            f"{stage}_loss",
+            loss,
+            prog_bar=True,
+            batch_size=frames.size(0),
+            on_step=stage == "train",
+            on_epoch=True,
+        )
+        return loss
+
+    def training_step(self, batch, batch_idx: int) -> torch.Tensor:
+        return self._shared_step(batch, "train")
+
+    def validation_step(self, batch, batch_idx: int) -> torch.Tensor:
+        return self._shared_step(batch, "val")
+
+    def test_step(self, batch, batch_idx: int) -> torch.Tensor:
+        return self._shared_step(batch, "test")
+
+    def configure_optimizers(self):
+        config = self.train_config
+        optimizer = torch.optim.AdamW(
+            self.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
+        )
+        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
+            optimizer, T_max=max(1, config.epochs), eta_min=config.learning_rate * 0.05
+        )
+        return {"optimizer": optimizer, "lr_scheduler": schedule}

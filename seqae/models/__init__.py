@@ -1,0 +1,14 @@
+"""Plain nn.Module models: encoders, decoders and autoencoder objectives."""
+
+from seqae.models import encoders as _encoders  # noqa: F401  (registers the cells)
+from seqae.models.autoencoder import SequenceAutoencoder, masked_mse, reverse_padded
+from seqae.models.registry import build_encoder, encoder_names, register_encoder
+
+__all__ = [
+    "SequenceAutoencoder",
+    "build_encoder",
+    "encoder_names",
+    "masked_mse",
+    "register_encoder",
+    "reverse_padded",
+]

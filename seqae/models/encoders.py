@@ -1,0 +1,48 @@
+"""Recurrent encoders: a variable-length sequence of frames in, one fixed vector out."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence
+
+from seqae.config import ModelConfig
+from seqae.models.registry import register_encoder
+
+RNN_CLASSES = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+
+
+class RecurrentEncoder(nn.Module):
+    """A stacked (optionally bidirectional) Elman RNN, LSTM or GRU.
+
+    The embedding is a projection of the top layer's final states (both directions), as in
+    Audio Word2Vec: the last state has read the whole segment.
+    """
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.rnn = RNN_CLASSES[config.cell](
+            input_size=config.input_dim,
+            hidden_size=config.hidden_size,
+            num_layers=config.layers,
+            bidirectional=config.bidirectional,
+            dropout=config.dropout if config.layers > 1 else 0.0,
+            batch_first=True,
+        )
+        directions = 2 if config.bidirectional else 1
+        self.project = nn.Linear(directions * config.hidden_size, config.embedding_dim)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """x: (B, T, input_dim), lengths: (B,) -> embedding (B, embedding_dim)."""
+        packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        _, state = self.rnn(packed)
+        h_n = state[0] if isinstance(state, tuple) else state  # (layers * dirs, B, H)
+        directions = 2 if self.config.bidirectional else 1
+        top = h_n.view(self.config.layers, directions, x.size(0), -1)[-1]  # (dirs, B, H)
+        top = top.transpose(0, 1).reshape(x.size(0), -1)  # (B, dirs * H)
+        return self.project(top)  # (B, E)
+
+
+for _cell in RNN_CLASSES:
+    register_encoder(_cell)(RecurrentEncoder)

@@ -1,0 +1,138 @@
+"""Fit an autoencoder on feature sequences with Lightning and export ``RUN/model.pt``."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.callbacks import EarlyStopping, ModelCheckpoint, RichProgressBar
+from pytorch_lightning.loggers import CSVLogger
+
+from seqae.bundle import BUNDLE_NAME, save_bundle
+from seqae.config import FeatureConfig, ModelConfig, TrainConfig
+from seqae.data import AugmentConfig, SegmentDataset, SequenceDataModule, split_indices
+from seqae.errors import SeqaeError
+from seqae.lit_module import AutoencoderModule
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What a training run produced."""
+
+    model_id: str
+    bundle: Path
+    epochs: int
+    best_val_loss: float | None
+    seconds: float
+    train_segments: int
+    val_segments: int
+
+
+def _callbacks(out: Path, config: TrainConfig, has_val: bool, progress: bool) -> list:
+    monitor = "val_loss" if has_val else "train_loss_epoch"
+    callbacks = [
+        ModelCheckpoint(
+            dirpath=out / "checkpoints",
+            filename="best",
+            monitor=monitor,
+            mode="min",
+            save_last=True,
+        ),
+        EarlyStopping(monitor=monitor, mode="min", patience=config.patience),
+    ]
+    if progress:
+        callbacks.append(RichProgressBar(leave=True))
+    return callbacks
+
+
+def augment_config(train: TrainConfig) -> AugmentConfig:
+    """The training-time perturbations a TrainConfig asks for."""
+    return AugmentConfig(
+        warp=train.augment_warp,
+        tempo=train.augment_tempo,
+        gain_db=train.augment_gain_db,
+        noise_db=train.augment_noise_db,
+    )
+
+
+def fit(
+    log_mels: list[np.ndarray],
+    features: FeatureConfig,
+    model: ModelConfig,
+    train: TrainConfig,
+    out: Path,
+    resume: bool = True,
+    progress: bool = True,
+) -> TrainResult:
+    """Train on log-mel segments ((T_i, n_mels) arrays); write checkpoints, logs and the bundle."""
+    if len(log_mels) < 2:
+        raise SeqaeError(f"need at least 2 segments to train, got {len(log_mels)}")
+    if model.input_dim != features.dim:
+        raise SeqaeError(f"model input_dim {model.input_dim} != feature dim {features.dim}")
+    out.mkdir(parents=True, exist_ok=True)
+    if train.threads:
+        torch.set_num_threads(train.threads)
+    pl.seed_everything(train.seed, workers=True, verbose=False)
+    train_rows, val_rows = split_indices(len(log_mels), train.val_fraction, train.seed)
+    train_set = SegmentDataset(
+        [log_mels[i] for i in train_rows],
+        features,
+        augment_config(train),
+        train.max_frames,
+        train.seed,
+    )
+    val_set = None  # validation is scored on clean inputs, so its loss is comparable across runs
+    if len(val_rows):
+        val_set = SegmentDataset([log_mels[i] for i in val_rows], features, None, train.max_frames)
+    data = SequenceDataModule(train_set, val_set, train.batch_size, train.seed)
+    module = AutoencoderModule(model.to_dict(), train.to_dict(), features.to_dict())
+    trainer = pl.Trainer(
+        max_epochs=train.epochs,
+        accelerator="cpu",
+        devices=1,
+        gradient_clip_val=train.gradient_clip,
+        callbacks=_callbacks(out, train, val_set is not None, progress),
+        logger=CSVLogger(str(out), name="logs"),  # version_N per (re)start: nothing is overwritten
+        enable_progress_bar=progress,
+        enable_model_summary=False,
+        log_every_n_steps=10,
+        num_sanity_val_steps=0,
+    )
+    last = out / "checkpoints" / "last.ckpt"
+    started = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+        warnings.filterwarnings("ignore", message=".*bottleneck.*")
+        warnings.filterwarnings("ignore", message=".*smaller than the logging interval.*")
+        warnings.filterwarnings("ignore", message=".*exists and is not empty.*")
+        trainer.fit(
+            module, datamodule=data, ckpt_path=str(last) if resume and last.is_file() else None
+        )
+    seconds = time.perf_counter() - started
+    checkpoint = trainer.checkpoint_callback
+    best_path = checkpoint.best_model_path or str(last)
+    state = torch.load(best_path, map_location="cpu", weights_only=True)["state_dict"]
+    module.load_state_dict(state)
+    model_id = save_bundle(out / BUNDLE_NAME, module.model, features)
+    best = checkpoint.best_model_score
+    result = TrainResult(
+        model_id=model_id,
+        bundle=out / BUNDLE_NAME,
+        epochs=trainer.current_epoch,
+        best_val_loss=float(best) if best is not None else None,
+        seconds=seconds,
+        train_segments=len(train_rows),
+        val_segments=len(val_rows),
+    )
+    metrics = {**result.__dict__, "bundle": str(result.bundle)}
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    return result

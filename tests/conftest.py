@@ -1,0 +1,68 @@
+"""Shared fixtures: a tiny synthesised corpus and a tiny model trained on it (once per session)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from pipelines.synth import SynthConfig, make_corpus
+from pipelines.train_job import TrainJob, load_training_data, run_training
+from seqae.config import FeatureConfig, ModelConfig, TrainConfig
+
+TINY_MODEL = dict(hidden_size=32, layers=1, embedding_dim=16, decoder_hidden_size=32)
+
+
+def tiny_job(source: Path, out: Path, epochs: int = 3) -> TrainJob:
+    features = FeatureConfig()
+    return TrainJob(
+        source=source,
+        out=out,
+        features=features,
+        model=ModelConfig(input_dim=features.dim, **TINY_MODEL),
+        train=TrainConfig(epochs=epochs, batch_size=8, seed=0),
+    )
+
+
+@pytest.fixture(scope="session")
+def corpus(tmp_path_factory) -> Path:
+    """6 words x 4 voices (one held out for queries) and one long recording."""
+    if shutil.which("espeak-ng") is None:
+        pytest.fail("espeak-ng is required for the tests (apt-get install espeak-ng)")
+    out = tmp_path_factory.mktemp("corpus")
+    make_corpus(
+        out,
+        SynthConfig(
+            words=6,
+            speakers=4,
+            query_speakers=1,
+            long_recordings=1,
+            words_per_long=4,
+            seed=3,
+            workers=2,
+        ),
+    )
+    return out
+
+
+@pytest.fixture(scope="session")
+def trained_run(corpus, tmp_path_factory) -> Path:
+    """A tiny GRU autoencoder trained for a few epochs on the corpus's archive side."""
+    out = tmp_path_factory.mktemp("run")
+    job = tiny_job(corpus / "archive.csv", out)
+    run_training(job, load_training_data(job), bars=False)
+    return out
+
+
+@pytest.fixture
+def tone_wav(tmp_path) -> Path:
+    """A 0.5 s, 44.1 kHz stereo tone."""
+    rate = 44100
+    t = np.arange(int(0.5 * rate)) / rate
+    tone = 0.3 * np.sin(2 * np.pi * 440 * t)
+    path = tmp_path / "tone.wav"
+    sf.write(str(path), np.stack([tone, tone * 0.5], axis=1), rate)
+    return path

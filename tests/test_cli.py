@@ -1,0 +1,172 @@
+"""Every command, run through the real Typer app on tiny real data."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from seqae.cli import app
+
+runner = CliRunner()
+TINY = [
+    "--epochs",
+    "2",
+    "--hidden",
+    "16",
+    "--layers",
+    "1",
+    "--dim",
+    "8",
+    "--decoder-hidden",
+    "16",
+    "--batch-size",
+    "8",
+]
+
+
+def run(*args: str):
+    result = runner.invoke(app, [str(a) for a in args])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result
+
+
+def test_help_lists_every_command():
+    result = run("--help")
+    for command in ("synth", "train", "embed", "index", "search", "eval"):
+        assert command in result.output
+
+
+@pytest.fixture(scope="module")
+def workspace(corpus, tmp_path_factory):
+    """train -> embed -> index build, each through the CLI."""
+    root = tmp_path_factory.mktemp("cli")
+    result = run("train", corpus / "archive.csv", "--out", root / "run", *TINY)
+    assert result.exit_code == 0, result.output
+    assert (root / "run" / "model.pt").is_file() and (
+        root / "run" / "checkpoints" / "last.ckpt"
+    ).is_file()
+    assert list((root / "run" / "logs").glob("version_*/metrics.csv"))
+    result = run("embed", root / "run", corpus / "segments.csv", "--out", root / "emb")
+    assert result.exit_code == 0 and "embedded 24 segments" in result.output
+    result = run("index", "build", root / "emb", "--out", root / "idx")
+    assert result.exit_code == 0 and "indexed 24 vectors" in result.output
+    return root
+
+
+def test_synth(tmp_path):
+    result = run(
+        "synth",
+        tmp_path / "c",
+        "--words",
+        "2",
+        "--speakers",
+        "3",
+        "--query-speakers",
+        "1",
+        "--long",
+        "1",
+        "--words-per-long",
+        "2",
+    )
+    assert result.exit_code == 0, result.output
+    assert "wrote 6 segments" in result.output
+    assert len((tmp_path / "c" / "segments.csv").read_text().splitlines()) == 7
+    assert len((tmp_path / "c" / "long.csv").read_text().splitlines()) == 3
+
+
+def test_train_resumes(workspace, corpus):
+    result = run(
+        "train", corpus / "archive.csv", "--out", workspace / "run", *TINY[:1], "3", *TINY[2:]
+    )
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((workspace / "run" / "metrics.json").read_text())
+    assert metrics["epochs"] == 3  # continued from epoch 2, not from scratch
+
+
+def test_search_table_and_json(workspace, corpus):
+    query = corpus / "segments" / sorted(p.name for p in (corpus / "segments").iterdir())[0]
+    result = run("search", workspace / "idx", query, "-k", "3")
+    assert result.exit_code == 0, result.output
+    assert "rank" in result.output and "score" in result.output
+    result = run("search", workspace / "idx", query, "-k", "3", "--json")
+    hits = [json.loads(line) for line in result.output.splitlines()]
+    assert [h["rank"] for h in hits] == [1, 2, 3]
+    assert hits[0]["path"] == str(query) and hits[0]["score"] == pytest.approx(1.0, abs=1e-4)
+    assert {"start", "end", "label", "speaker"} <= set(hits[0])
+
+
+def test_search_span_of_a_long_recording(workspace, corpus):
+    truth = (corpus / "long.csv").read_text().splitlines()[1].split(",")
+    result = run(
+        "search",
+        workspace / "idx",
+        corpus / truth[0],
+        "--start",
+        truth[1],
+        "--end",
+        truth[2],
+        "--json",
+        "-k",
+        "1",
+    )
+    assert result.exit_code == 0, result.output
+    assert len(result.output.splitlines()) == 1
+
+
+def test_eval_qbe_json(workspace, corpus):
+    result = run(
+        "eval",
+        "qbe",
+        workspace / "run",
+        "--queries",
+        corpus / "queries.csv",
+        "--archive",
+        corpus / "archive.csv",
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output[result.output.index("{") :])
+    names = [m["method"] for m in report["methods"]]
+    assert names[1:] == ["MFCC downsampled x10", "DTW"] and names[0].startswith("model ")
+    for method in report["methods"]:
+        assert 0.0 < method["map"] <= 1.0 and method["queries"] == 6
+
+
+def test_eval_table(workspace, corpus):
+    result = run(
+        "eval",
+        "qbe",
+        workspace / "run",
+        "--queries",
+        corpus / "queries.csv",
+        "--archive",
+        corpus / "archive.csv",
+        "--no-baselines",
+    )
+    assert result.exit_code == 0 and "MAP" in result.output
+
+
+def test_input_errors_are_one_line(tmp_path, workspace):
+    result = run("train", tmp_path / "none.csv", "--out", tmp_path / "r")
+    assert result.exit_code == 2 and "no such manifest" in result.output
+    assert "Traceback" not in result.output
+    (tmp_path / "m.csv").write_text("file\nx.wav\n")
+    result = run("embed", workspace / "run", tmp_path / "m.csv", "--out", tmp_path / "e")
+    assert result.exit_code == 2 and "no 'path' column" in result.output
+    result = run("search", tmp_path, tmp_path / "m.csv")
+    assert result.exit_code == 2 and "index.json" in result.output
+
+
+def test_index_refuses_vectors_of_another_model(workspace, corpus, tmp_path):
+    run("train", corpus / "archive.csv", "--out", tmp_path / "other", *TINY, "--seed", "5")
+    result = run("embed", tmp_path / "other", corpus / "queries.csv", "--out", tmp_path / "emb2")
+    assert result.exit_code == 0
+    from index import add_to_index_dir
+    from pipelines.shards import read_embeddings
+    from seqae.errors import SeqaeError
+
+    data = read_embeddings(tmp_path / "emb2")
+    with pytest.raises(SeqaeError, match="built with model"):
+        add_to_index_dir(workspace / "idx", data.vectors, data.metadata, data.info["model_id"])
