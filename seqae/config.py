@@ -83,7 +83,7 @@ class ModelConfig:
 class TrainConfig:
     """Optimisation and data-loading settings for ``seqae train``."""
 
-    epochs: int = 25
+    epochs: int = 20
     batch_size: int = 32
     learning_rate: float = 2e-3
     weight_decay: float = 0.0

@@ -20,7 +20,7 @@ from seqae.cli.common import (
 def train(
     manifest: Annotated[Path, typer.Argument(help="Manifest CSV or folder of audio files.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Run directory to write.")],
-    epochs: Annotated[int, typer.Option(help="Maximum number of epochs.", min=1)] = 25,
+    epochs: Annotated[int, typer.Option(help="Maximum number of epochs.", min=1)] = 20,
     cell: Annotated[str, typer.Option(help="Encoder cell: rnn, lstm or gru.")] = "gru",
     hidden: Annotated[int, typer.Option(help="Encoder hidden size.", min=1)] = 256,
     layers: Annotated[int, typer.Option(help="Encoder layers.", min=1)] = 2,
