@@ -33,7 +33,7 @@ $(VENV)/.installed: pyproject.toml
 setup: system-packages $(VENV)/.installed
 
 # The demo corpus: 60 words x 12 voices; 4 voices are held out and only ever used as queries.
-DEMO_EPOCHS ?= 15
+DEMO_EPOCHS ?= 30
 demo: setup
 	$(SEQAE) synth $(DEMO)/corpus --words 60 --speakers 12 --query-speakers 4 --seed 0
 	$(SEQAE) train $(DEMO)/corpus/archive.csv --out $(DEMO)/run --epochs $(DEMO_EPOCHS) --seed 0

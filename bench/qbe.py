@@ -24,7 +24,7 @@ def seqae(*args: object) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--words", type=int, default=100)
+    parser.add_argument("--words", type=int, default=150)
     parser.add_argument("--speakers", type=int, default=14)
     parser.add_argument("--query-speakers", type=int, default=4)
     parser.add_argument("--seed", type=int, default=1)

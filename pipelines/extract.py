@@ -74,7 +74,7 @@ def extract_features(
 def _collect(result: Extraction, segments, outputs, progress) -> None:
     for segment, output in zip(segments, outputs, strict=True):
         if isinstance(output, str):
-            logger.warning("skipped %s", output)
+            logger.debug("skipped %s", output)  # the command reports skipped items at the end
             result.skipped.append((segment, output))
         else:
             result.features.append(output[0])

@@ -68,12 +68,13 @@ class ModelConfig:
     hidden_size: int = 256
     layers: int = 2
     bidirectional: bool = True
-    embedding_dim: int = 128
+    embedding_dim: int = 256
     decoder_hidden_size: int = 256
     decoder_layers: int = 1
     dropout: float = 0.1
     reverse_target: bool = False
     decoder_position: bool = True
+    frame_stack: int = 2  # the encoder reads k neighbouring frames joined as one step
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -83,9 +84,9 @@ class ModelConfig:
 class TrainConfig:
     """Optimisation and data-loading settings for ``seqae train``."""
 
-    epochs: int = 20
+    epochs: int = 40
     batch_size: int = 32
-    learning_rate: float = 2e-3
+    learning_rate: float = 4e-3
     weight_decay: float = 0.0
     gradient_clip: float = 1.0
     val_fraction: float = 0.1

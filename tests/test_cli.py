@@ -115,17 +115,13 @@ def test_search_span_of_a_long_recording(workspace, corpus):
     assert len(result.output.splitlines()) == 1
 
 
+def _eval_qbe(workspace, corpus) -> list:
+    queries, archive = corpus / "queries.csv", corpus / "archive.csv"
+    return ["eval", "qbe", workspace / "run", "--queries", queries, "--archive", archive]
+
+
 def test_eval_qbe_json(workspace, corpus):
-    result = run(
-        "eval",
-        "qbe",
-        workspace / "run",
-        "--queries",
-        corpus / "queries.csv",
-        "--archive",
-        corpus / "archive.csv",
-        "--json",
-    )
+    result = run(*_eval_qbe(workspace, corpus), "--json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.output[result.output.index("{") :])
     names = [m["method"] for m in report["methods"]]
@@ -135,16 +131,7 @@ def test_eval_qbe_json(workspace, corpus):
 
 
 def test_eval_table(workspace, corpus):
-    result = run(
-        "eval",
-        "qbe",
-        workspace / "run",
-        "--queries",
-        corpus / "queries.csv",
-        "--archive",
-        corpus / "archive.csv",
-        "--no-baselines",
-    )
+    result = run(*_eval_qbe(workspace, corpus), "--no-baselines")
     assert result.exit_code == 0 and "MAP" in result.output
 
 

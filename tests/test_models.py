@@ -14,8 +14,8 @@ def _batch(seed: int = 0, lengths=(7, 3, 5), dim: int = 6):
 
 
 @pytest.mark.parametrize("cell", encoder_names())
-@pytest.mark.parametrize("bidirectional", [False, True])
-def test_shapes_and_padding_invariance(cell, bidirectional):
+@pytest.mark.parametrize("bidirectional,stack", [(False, 1), (True, 1), (True, 3)])
+def test_shapes_and_padding_invariance(cell, bidirectional, stack):
     torch.manual_seed(0)
     config = ModelConfig(
         input_dim=6,
@@ -26,6 +26,7 @@ def test_shapes_and_padding_invariance(cell, bidirectional):
         decoder_hidden_size=8,
         bidirectional=bidirectional,
         dropout=0.0,
+        frame_stack=stack,
     )
     model = SequenceAutoencoder(config).eval()
     frames, lengths = _batch()

@@ -41,9 +41,19 @@ def _setup_logging() -> None:
     if not any(isinstance(h, RichHandler) for h in root.handlers):
         handler = RichHandler(console=err_console, show_time=False, show_path=False)
         handler.setFormatter(logging.Formatter("%(message)s"))
+        handler.addFilter(_QuietLightning())
         root.addHandler(handler)
     for name in ("seqae", "pipelines", "index"):
         logging.getLogger(name).setLevel(logging.INFO)
+
+
+class _QuietLightning(logging.Filter):
+    """Drop Lightning's INFO lines (devices found, tips); its warnings still show."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or not record.name.startswith(
+            ("pytorch_lightning", "lightning")
+        )
 
 
 @contextmanager

@@ -14,68 +14,84 @@ from seqae.cli.common import (
     report_skipped,
     write_command_record,
 )
+from seqae.config import ModelConfig as M
+from seqae.config import TrainConfig as T
 
 
 @cli_command
 def train(
     manifest: Annotated[Path, typer.Argument(help="Manifest CSV or folder of audio files.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Run directory to write.")],
-    epochs: Annotated[int, typer.Option(help="Maximum number of epochs.", min=1)] = 20,
-    cell: Annotated[str, typer.Option(help="Encoder cell: rnn, lstm or gru.")] = "gru",
-    hidden: Annotated[int, typer.Option(help="Encoder hidden size.", min=1)] = 256,
-    layers: Annotated[int, typer.Option(help="Encoder layers.", min=1)] = 2,
-    bidirectional: Annotated[bool, typer.Option(help="Bidirectional encoder.")] = True,
-    dim: Annotated[int, typer.Option(help="Embedding size.", min=1)] = 128,
-    decoder_hidden: Annotated[int, typer.Option(help="Decoder hidden size.", min=1)] = 256,
-    dropout: Annotated[float, typer.Option(help="Dropout between encoder layers.")] = 0.1,
-    reverse_target: Annotated[bool, typer.Option(help="Reconstruct the input reversed.")] = False,
+    epochs: Annotated[int, typer.Option(help="Maximum number of epochs.", min=1)] = T.epochs,
+    cell: Annotated[str, typer.Option(help="Encoder cell: rnn, lstm or gru.")] = M.cell,
+    hidden: Annotated[int, typer.Option(help="Encoder hidden size.", min=1)] = M.hidden_size,
+    layers: Annotated[int, typer.Option(help="Encoder layers.", min=1)] = M.layers,
+    bidirectional: Annotated[bool, typer.Option(help="Bidirectional encoder.")] = M.bidirectional,
+    dim: Annotated[int, typer.Option(help="Embedding size.", min=1)] = M.embedding_dim,
+    decoder_hidden: Annotated[
+        int, typer.Option(help="Decoder hidden size.", min=1)
+    ] = M.decoder_hidden_size,
+    dropout: Annotated[float, typer.Option(help="Dropout between encoder layers.")] = M.dropout,
+    reverse_target: Annotated[
+        bool, typer.Option(help="Reconstruct the input reversed.")
+    ] = M.reverse_target,
+    frame_stack: Annotated[
+        int, typer.Option(help="Neighbouring frames the encoder reads as one step.", min=1)
+    ] = M.frame_stack,
     features: Annotated[str, typer.Option(help="Frame features: mfcc or logmel.")] = "mfcc",
-    batch_size: Annotated[int, typer.Option(help="Segments per batch.", min=1)] = 32,
-    lr: Annotated[float, typer.Option(help="Peak learning rate (AdamW, cosine decay).")] = 2e-3,
-    clip: Annotated[float, typer.Option(help="Gradient norm clipping.")] = 1.0,
-    val_fraction: Annotated[float, typer.Option(help="Share held out for validation.")] = 0.1,
-    patience: Annotated[int, typer.Option(help="Early-stopping patience in epochs.")] = 8,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    batch_size: Annotated[int, typer.Option(help="Segments per batch.", min=1)] = T.batch_size,
+    lr: Annotated[
+        float, typer.Option(help="Peak learning rate (AdamW, cosine decay).")
+    ] = T.learning_rate,
+    clip: Annotated[float, typer.Option(help="Gradient norm clipping.")] = T.gradient_clip,
+    val_fraction: Annotated[
+        float, typer.Option(help="Share held out for validation.")
+    ] = T.val_fraction,
+    patience: Annotated[int, typer.Option(help="Early-stopping patience in epochs.")] = T.patience,
+    augment: Annotated[
+        bool, typer.Option(help="Denoising: perturb the encoder's input (see README).")
+    ] = True,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = T.seed,
     resume: Annotated[bool, typer.Option(help="Continue from RUN/checkpoints/last.ckpt.")] = True,
 ) -> None:
     """Train a sequence autoencoder on the segments of MANIFEST."""
+    from pipelines.manifest import read_manifest
     from pipelines.train_job import TrainJob, load_training_data, run_training
     from seqae.config import FeatureConfig, ModelConfig, TrainConfig
 
     feature_config = FeatureConfig(kind=features)
-    job = TrainJob(
-        source=manifest,
-        out=out,
-        features=feature_config,
-        model=ModelConfig(
-            input_dim=feature_config.dim,
-            cell=cell,
-            hidden_size=hidden,
-            layers=layers,
-            bidirectional=bidirectional,
-            embedding_dim=dim,
-            decoder_hidden_size=decoder_hidden,
-            dropout=dropout,
-            reverse_target=reverse_target,
-        ),
-        train=TrainConfig(
-            epochs=epochs,
-            batch_size=batch_size,
-            learning_rate=lr,
-            gradient_clip=clip,
-            val_fraction=val_fraction,
-            patience=patience,
-            seed=seed,
-        ),
-        resume=resume,
+    model = ModelConfig(
+        input_dim=feature_config.dim,
+        cell=cell,
+        hidden_size=hidden,
+        layers=layers,
+        bidirectional=bidirectional,
+        embedding_dim=dim,
+        decoder_hidden_size=decoder_hidden,
+        dropout=dropout,
+        reverse_target=reverse_target,
+        frame_stack=frame_stack,
     )
-    from pipelines.manifest import read_manifest
-
+    no_augment = (
+        {}
+        if augment
+        else dict(augment_warp=0.0, augment_tempo=0.0, augment_gain_db=0.0, augment_noise_db=0.0)
+    )
+    settings = TrainConfig(
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=lr,
+        gradient_clip=clip,
+        val_fraction=val_fraction,
+        patience=patience,
+        seed=seed,
+        **no_augment,
+    )
+    job = TrainJob(manifest, out, feature_config, model, settings, resume=resume)
     total = len(read_manifest(manifest))
     with progress_bar("features", total) as advance:
         data = load_training_data(job, advance)
     result = run_training(job, data)
-    skipped = data.skipped
     write_command_record(
         out,
         {
@@ -84,10 +100,10 @@ def train(
             "train": job.train.to_dict(),
         },
     )
-    report_skipped(skipped)
+    report_skipped(data.skipped)
     loss = f"{result.best_val_loss:.4f}" if result.best_val_loss is not None else "n/a"
     console.print(
         f"trained on {result.train_segments} segments ({result.val_segments} validation, "
-        f"{len(skipped)} skipped) for {result.epochs} epochs in {result.seconds:.0f} s; "
+        f"{len(data.skipped)} skipped) for {result.epochs} epochs in {result.seconds:.0f} s; "
         f"best validation loss {loss}; model {result.model_id} -> {result.bundle}"
     )
