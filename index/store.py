@@ -186,7 +186,7 @@ def create_index_dir(
     base = {item.name: getattr(info, item.name) for item in fields(IndexInfo)}
     stored = StoredIndexInfo(**base, count=len(vectors), created=created)
     _write_dir(out, build_flat_index(vectors), metadata, stored)
-    logger.info("wrote index of %d vectors to %s", len(vectors), out)
+    logger.debug("wrote index of %d vectors to %s", len(vectors), out)
     return out
 
 
@@ -241,5 +241,5 @@ def add_to_index_dir(
         sources=(*current.info.sources, *(str(source) for source in sources)),
     )
     _write_dir(current.path, current.index, merged, info)
-    logger.info("added %d vectors to %s (now %d)", len(vectors), current.path, info.count)
+    logger.debug("added %d vectors to %s (now %d)", len(vectors), current.path, info.count)
     return SearchIndex(current.path, current.index, merged, info)

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import warnings
 
+import librosa
 import numpy as np
+
+# librosa loads its submodules (scipy.signal, numba kernels) on first use; naming one here
+# moves that second or two to import time, so the first query costs what the others do.
+from librosa.feature import melspectrogram
 
 from seqae.config import FeatureConfig
 from seqae.features import frames_from_log_mel
@@ -12,8 +17,6 @@ from seqae.features import frames_from_log_mel
 
 def compute_log_mel(audio: np.ndarray, config: FeatureConfig) -> np.ndarray:
     """(T, n_mels) log-mel spectrogram in dB, float32."""
-    import librosa
-
     audio = np.asarray(audio, dtype=np.float32)
     n_fft = 1 << (config.win_length - 1).bit_length()  # next power of two above the window
     with warnings.catch_warnings():  # segments shorter than one FFT are padded, and that is fine
@@ -29,9 +32,7 @@ def compute_features(audio: np.ndarray, config: FeatureConfig) -> np.ndarray:
 
 def _mel(audio: np.ndarray, config: FeatureConfig, n_fft: int) -> np.ndarray:
     """Mel power spectrogram, (n_mels, T)."""
-    import librosa
-
-    return librosa.feature.melspectrogram(
+    return melspectrogram(
         y=audio,
         sr=config.sample_rate,
         n_fft=n_fft,

@@ -17,7 +17,8 @@ from pytorch_lightning.loggers import CSVLogger
 
 from seqae.bundle import BUNDLE_NAME, save_bundle
 from seqae.config import FeatureConfig, ModelConfig, TrainConfig
-from seqae.data import AugmentConfig, SegmentDataset, SequenceDataModule, split_indices
+from seqae.data import AugmentConfig, SegmentDataset, split_indices
+from seqae.data.datamodule import SequenceDataModule
 from seqae.errors import SeqaeError
 from seqae.lit_module import AutoencoderModule
 
@@ -37,6 +38,16 @@ class TrainResult:
     val_segments: int
 
 
+class _ProgressBar(RichProgressBar):
+    """Rich progress with the epoch losses only (no version number, no per-step noise)."""
+
+    def get_metrics(self, trainer, pl_module) -> dict:
+        metrics = super().get_metrics(trainer, pl_module)
+        metrics.pop("v_num", None)
+        metrics.pop("train_loss_step", None)
+        return metrics
+
+
 def _callbacks(out: Path, config: TrainConfig, has_val: bool, progress: bool) -> list:
     monitor = "val_loss" if has_val else "train_loss_epoch"
     callbacks = [
@@ -50,7 +61,7 @@ def _callbacks(out: Path, config: TrainConfig, has_val: bool, progress: bool) ->
         EarlyStopping(monitor=monitor, mode="min", patience=config.patience),
     ]
     if progress:
-        callbacks.append(RichProgressBar(leave=True))
+        callbacks.append(_ProgressBar(leave=True))
     return callbacks
 
 

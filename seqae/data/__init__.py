@@ -1,15 +1,18 @@
-"""Datasets, collate, bucketing sampler, augmentation and the DataModule."""
+"""Datasets, collate, bucketing sampler and augmentation.
+
+The LightningDataModule lives in ``seqae.data.datamodule`` and is not imported here, so that
+inference (which needs ``pad_batch``) does not pay for importing Lightning.
+"""
 
 from seqae.data.augment import AugmentConfig, augment_log_mel
 from seqae.data.collate import pad_batch
-from seqae.data.datamodule import SegmentDataset, SequenceDataModule, collate_pairs, split_indices
+from seqae.data.dataset import SegmentDataset, collate_pairs, split_indices
 from seqae.data.sampler import BucketBatchSampler
 
 __all__ = [
     "AugmentConfig",
     "BucketBatchSampler",
     "SegmentDataset",
-    "SequenceDataModule",
     "augment_log_mel",
     "collate_pairs",
     "pad_batch",
