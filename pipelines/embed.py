@@ -66,7 +66,8 @@ def _prepare(out: Path, bundle: ModelBundle, source: Path, count: int, shard_siz
                 f"{out}: holds embeddings of model {info['model_id']}, not "
                 f"{bundle.model_id}; choose another --out"
             )
-        if info["shard_size"] != shard_size or info["segments"] != count:
+        same_input = info["source"] == str(source.resolve()) and info["segments"] == count
+        if info["shard_size"] != shard_size or not same_input:
             raise SeqaeError(
                 f"{out}: made from a different manifest or shard size; choose another --out"
             )

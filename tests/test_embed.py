@@ -72,6 +72,17 @@ def test_other_model_refused(corpus, trained_run, tmp_path):
         embed_archive(trained_run, corpus / "queries.csv", out)
 
 
+def test_other_manifest_refused(corpus, trained_run, tmp_path):
+    out = tmp_path / "emb"
+    embed_archive(trained_run, corpus / "queries.csv", out)
+    copy = tmp_path / "queries.csv"
+    copy.write_text(
+        (corpus / "queries.csv").read_text().replace("segments/", f"{corpus}/segments/")
+    )
+    with pytest.raises(SeqaeError, match="different manifest"):
+        embed_archive(trained_run, copy, out)
+
+
 def test_model_refuses_other_features(trained_run, tmp_path):
     bundle = load_bundle(trained_run)
     with pytest.raises(SeqaeError, match="trained on features"):
