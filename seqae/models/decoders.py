@@ -6,8 +6,7 @@ import torch
 from torch import nn
 
 from seqae.config import ModelConfig
-
-RNN_CLASSES = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+from seqae.models.encoders import RNN_CLASSES
 
 
 class RecurrentDecoder(nn.Module):
