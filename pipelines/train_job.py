@@ -6,9 +6,12 @@ import json
 import logging
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
+
+from pipelines.discover import PairReport, discover_pairs, label_pairs, pair_report
 from pipelines.extract import Extraction, extract_features
 from pipelines.manifest import read_manifest
 from pipelines.shards import write_json_atomic
@@ -18,6 +21,8 @@ from seqae.errors import SeqaeError
 logger = logging.getLogger(__name__)
 
 CONFIG_FILE = "config.json"
+PRETRAIN_DIR = "pretrain"
+PAIRS_FILE = "pairs.csv"
 
 
 @dataclass(frozen=True)
@@ -46,10 +51,10 @@ def _check_resume(job: TrainJob, config: dict) -> bool:
     last = job.out / "checkpoints" / "last.ckpt"
     previous = job.out / CONFIG_FILE
     if not job.resume:
-        for name in ("checkpoints", "logs"):
+        for name in ("checkpoints", "logs", PRETRAIN_DIR):
             shutil.rmtree(job.out / name, ignore_errors=True)
         return False
-    if not last.is_file():
+    if not last.is_file() and not (job.out / PRETRAIN_DIR / "model.pt").is_file():
         return False
     old = json.loads(previous.read_text()) if previous.is_file() else {}
     for part in ("features", "model"):
@@ -80,6 +85,8 @@ def load_training_data(
     """Check the run directory, then extract features of every readable segment."""
     segments = read_manifest(job.source)
     resume = _check_resume(job, _resolved_config(job))
+    if job.train.paired and job.train.pairs == "labels" and not any(s.label for s in segments):
+        raise SeqaeError(f"{job.source}: --pairs labels needs a 'label' column with values")
     extraction = extract_features(segments, job.features, progress=progress, log_mel=True)
     if len(extraction.features) < 2:
         raise SeqaeError(
@@ -89,17 +96,85 @@ def load_training_data(
 
 
 def run_training(job: TrainJob, data: TrainingData, bars: bool = True):
-    """Fit the model on prepared data and write the run directory; returns the TrainResult."""
+    """Fit the model on prepared data and write the run directory; returns the TrainResult.
+
+    ``cae`` and ``siamese`` run in two stages: a denoising autoencoder is pretrained in
+    ``RUN/pretrain`` (kept, so a resumed run skips it), pairs are found or read and written
+    to ``RUN/pairs.csv``, then the final model starts from the pretrained weights.
+    """
     from seqae.training import fit  # imports Lightning: only when training really starts
 
     job.out.mkdir(parents=True, exist_ok=True)
     write_json_atomic(job.out / CONFIG_FILE, _resolved_config(job))
+    log_mels = data.extraction.features
+    common = dict(features=job.features, model=job.model, progress=bars)
+    if not job.train.paired:
+        return fit(log_mels, train=job.train, out=job.out, resume=data.resume, **common)
+    pretrain = _pretrain(job, data, fit, common)
+    pairs, report = make_pairs(job.train, data.extraction, pretrain)
+    _write_pairs(job.out / PAIRS_FILE, data.extraction, pairs)
+    write_json_atomic(job.out / "pairs.json", report.to_dict())
+    logger.info("pairs: %s", report.to_dict())
+    if len(pairs) == 0:
+        raise SeqaeError(f"{job.source}: no pairs of segments found; nothing to train on")
+    state = pretrain.model.state_dict()
     return fit(
-        data.extraction.features,
-        job.features,
-        job.model,
-        job.train,
-        job.out,
+        log_mels,
+        train=job.train,
+        out=job.out,
         resume=data.resume,
-        progress=bars,
+        pairs=pairs,
+        init=state,
+        **common,
     )
+
+
+def _pretrain(job: TrainJob, data: TrainingData, fit, common: dict):
+    """The denoising autoencoder a paired objective starts from (trained once, then reused)."""
+    from seqae.bundle import load_bundle
+
+    out = job.out / PRETRAIN_DIR
+    if not (data.resume and (out / "model.pt").is_file()):
+        settings = replace(job.train, objective="dae", epochs=job.train.pretrain_epochs)
+        logger.info("pretraining a denoising autoencoder for %d epochs", settings.epochs)
+        fit(data.extraction.features, train=settings, out=out, resume=data.resume, **common)
+    return load_bundle(out)
+
+
+def make_pairs(train: TrainConfig, extraction: Extraction, bundle) -> tuple[np.ndarray, PairReport]:
+    """(P, 2) row pairs from the manifest's labels, or discovered with the pretrained model."""
+    from seqae.features import frames_from_log_mel
+
+    labels = np.array([s.label for s in extraction.segments])
+    if train.pairs == "labels":
+        pairs = label_pairs(labels)
+        return pairs, pair_report(pairs, len(pairs), 0.0, labels, "labels")
+    frames = [frames_from_log_mel(m, bundle.features) for m in extraction.features]
+    return discover_pairs(
+        frames,
+        bundle.embed(frames),
+        neighbours=train.pair_neighbours,
+        threshold=train.pair_threshold,
+        keep=train.pair_keep,
+        labels=labels,
+    )
+
+
+def _write_pairs(path: Path, extraction: Extraction, pairs: np.ndarray) -> None:
+    """The pairs as CSV (both segments' path, start, end, label), written atomically."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(
+        ["path_a", "start_a", "end_a", "label_a", "path_b", "start_b", "end_b", "label_b"]
+    )
+    for a, b in pairs:
+        row = []
+        for segment in (extraction.segments[a], extraction.segments[b]):
+            row += [segment.path, segment.start, segment.end, segment.label]
+        writer.writerow(row)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(buffer.getvalue())
+    tmp.replace(path)

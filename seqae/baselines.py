@@ -44,3 +44,18 @@ def dtw_similarity(queries: list[np.ndarray], archive: list[np.ndarray]) -> np.n
     lengths_q = np.array([len(f) for f in queries], dtype=np.float64)
     lengths_a = np.array([len(f) for f in archive], dtype=np.float64)
     return -(costs / (lengths_q[:, None] + lengths_a[None, :]))
+
+
+def dtw_pair_costs(sequences: list[np.ndarray], pairs: np.ndarray) -> np.ndarray:
+    """(P,) DTW costs of the (P, 2) row pairs of ``sequences``, on the scale of dtw_similarity."""
+    from dtaidistance import dtw_ndim
+
+    units: dict[int, np.ndarray] = {}
+    costs = np.zeros(len(pairs), dtype=np.float64)
+    for n, (a, b) in enumerate(np.asarray(pairs, dtype=np.int64).reshape(-1, 2)):
+        for row in (a, b):
+            if row not in units:
+                units[row] = _unit_frames(sequences[row])
+        distance = dtw_ndim.distance_fast(units[a], units[b], inner_dist="squared euclidean")
+        costs[n] = distance**2 / 2.0 / (len(units[a]) + len(units[b]))
+    return costs

@@ -80,10 +80,15 @@ class ModelConfig:
         return asdict(self)
 
 
+OBJECTIVES = ("ae", "dae", "cae", "siamese")
+PAIR_SOURCES = ("discover", "labels")
+
+
 @dataclass(frozen=True)
 class TrainConfig:
-    """Optimisation and data-loading settings for ``seqae train``."""
+    """Objective, optimisation and data-loading settings for ``seqae train``."""
 
+    objective: str = "dae"  # ae | dae | cae | siamese (see seqae.training and pipelines.pairs)
     epochs: int = 40
     batch_size: int = 32
     learning_rate: float = 4e-3
@@ -99,6 +104,32 @@ class TrainConfig:
     augment_tempo: float = 0.2
     augment_gain_db: float = 6.0
     augment_noise_db: float = 1.0
+    augment_frame_drop: float = 0.0
+    augment_dim_drop: float = 0.0
+    augment_time_mask: float = 0.0
+    augment_dim_mask: int = 0
+    # cae and siamese: an autoencoder is pretrained first, then pairs are found or read.
+    pretrain_epochs: int = 20
+    pairs: str = "discover"  # "discover" (no labels) or "labels" (the manifest's labels)
+    pair_neighbours: int = 5  # candidates per segment proposed by the pretrained embeddings
+    pair_keep: float = 0.2  # keep this share of candidates, the lowest DTW costs ...
+    pair_threshold: float = 0.0  # ... or, when > 0, those with a DTW cost under this
+    margin: float = 0.4  # siamese: triplet margin on cosine similarity
+
+    def __post_init__(self) -> None:
+        if self.objective not in OBJECTIVES:
+            raise SeqaeError(
+                f"objective must be one of {', '.join(OBJECTIVES)}, not {self.objective!r}"
+            )
+        if self.pairs not in PAIR_SOURCES:
+            raise SeqaeError(f"pairs must be 'discover' or 'labels', not {self.pairs!r}")
+        if not 0.0 < self.pair_keep <= 1.0:
+            raise SeqaeError(f"pair_keep must be in (0, 1], not {self.pair_keep}")
+
+    @property
+    def paired(self) -> bool:
+        """True for the objectives trained on pairs of segments after a pretraining stage."""
+        return self.objective in ("cae", "siamese")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -8,7 +8,7 @@ import pytorch_lightning as pl
 import torch
 
 from seqae.config import ModelConfig, TrainConfig, config_from_dict
-from seqae.models import SequenceAutoencoder
+from seqae.models import SequenceAutoencoder, triplet_loss
 
 
 class AutoencoderModule(pl.LightningModule):
@@ -21,8 +21,13 @@ class AutoencoderModule(pl.LightningModule):
         self.train_config = config_from_dict(TrainConfig, train)
 
     def _shared_step(self, batch: tuple[torch.Tensor, ...], stage: str) -> torch.Tensor:
-        frames, lengths, targets, target_lengths = batch  # (B, T, D), (B,), (B, T', D), (B,)
-        loss = self.model.loss(frames, lengths, targets, target_lengths)
+        frames, lengths, targets, target_lengths, groups = batch  # (B, T, D), (B,), (B, T', D)
+        if self.train_config.objective == "siamese":
+            anchors = self.model.embed(frames, lengths)  # (B, E)
+            positives = self.model.embed(targets, target_lengths)  # (B, E)
+            loss = triplet_loss(anchors, positives, groups, self.train_config.margin)
+        else:  # ae, dae, cae: rebuild the target (the input itself, or a partner instance)
+            loss = self.model.loss(frames, lengths, targets, target_lengths)
         self.log(
             f"{stage}_loss",
             loss,

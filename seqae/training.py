@@ -17,7 +17,7 @@ from pytorch_lightning.loggers import CSVLogger
 
 from seqae.bundle import BUNDLE_NAME, save_bundle
 from seqae.config import FeatureConfig, ModelConfig, TrainConfig
-from seqae.data import AugmentConfig, SegmentDataset, split_indices
+from seqae.data import AugmentConfig, SegmentDataset, partner_lists, split_indices
 from seqae.data.datamodule import SequenceDataModule
 from seqae.errors import SeqaeError
 from seqae.lit_module import AutoencoderModule
@@ -66,12 +66,18 @@ def _callbacks(out: Path, config: TrainConfig, has_val: bool, progress: bool) ->
 
 
 def augment_config(train: TrainConfig) -> AugmentConfig:
-    """The training-time perturbations a TrainConfig asks for."""
+    """The training-time perturbations a TrainConfig asks for (none for ``ae``)."""
+    if train.objective == "ae":
+        return AugmentConfig(0.0, 0.0, 0.0, 0.0)
     return AugmentConfig(
         warp=train.augment_warp,
         tempo=train.augment_tempo,
         gain_db=train.augment_gain_db,
         noise_db=train.augment_noise_db,
+        frame_drop=train.augment_frame_drop,
+        dim_drop=train.augment_dim_drop,
+        time_mask=train.augment_time_mask,
+        dim_mask=train.augment_dim_mask,
     )
 
 
@@ -83,29 +89,41 @@ def fit(
     out: Path,
     resume: bool = True,
     progress: bool = True,
+    pairs: np.ndarray | None = None,
+    init: dict[str, torch.Tensor] | None = None,
 ) -> TrainResult:
-    """Train on log-mel segments ((T_i, n_mels) arrays); write checkpoints, logs and the bundle."""
+    """Train on log-mel segments ((T_i, n_mels) arrays); write checkpoints, logs and the bundle.
+
+    Without ``pairs`` each segment rebuilds itself (``ae``/``dae``). With ``pairs``, (P, 2) row
+    numbers of segments taken to be the same word, each rebuilds a partner instead (``cae``),
+    and only paired segments are trained on. ``init`` is a model state dict to start from
+    (the pretrained autoencoder).
+    """
     if len(log_mels) < 2:
         raise SeqaeError(f"need at least 2 segments to train, got {len(log_mels)}")
+    if train.paired and pairs is None:
+        raise SeqaeError(f"the {train.objective} objective needs pairs of segments")
     if model.input_dim != features.dim:
         raise SeqaeError(f"model input_dim {model.input_dim} != feature dim {features.dim}")
     out.mkdir(parents=True, exist_ok=True)
     if train.threads:
         torch.set_num_threads(train.threads)
     pl.seed_everything(train.seed, workers=True, verbose=False)
+    partners = partner_lists(pairs, len(log_mels)) if pairs is not None else None
     train_rows, val_rows = split_indices(len(log_mels), train.val_fraction, train.seed)
+    common = dict(max_frames=train.max_frames, partners=partners)
     train_set = SegmentDataset(
-        [log_mels[i] for i in train_rows],
-        features,
-        augment_config(train),
-        train.max_frames,
-        train.seed,
+        log_mels, features, augment_config(train), seed=train.seed, rows=train_rows, **common
     )
-    val_set = None  # validation is scored on clean inputs, so its loss is comparable across runs
-    if len(val_rows):
-        val_set = SegmentDataset([log_mels[i] for i in val_rows], features, None, train.max_frames)
+    if len(train_set) == 0:
+        raise SeqaeError("no training segment has a pair; nothing to train on")
+    # validation is scored on clean inputs, so its loss is comparable across runs
+    val_set = SegmentDataset(log_mels, features, rows=val_rows, shuffle_partners=False, **common)
+    val_set = val_set if len(val_set) else None
     data = SequenceDataModule(train_set, val_set, train.batch_size, train.seed)
     module = AutoencoderModule(model.to_dict(), train.to_dict(), features.to_dict())
+    if init is not None:
+        module.model.load_state_dict(init)
     trainer = pl.Trainer(
         max_epochs=train.epochs,
         accelerator="cpu",
@@ -142,8 +160,8 @@ def fit(
         epochs=trainer.current_epoch,
         best_val_loss=float(best) if best is not None else None,
         seconds=seconds,
-        train_segments=len(train_rows),
-        val_segments=len(val_rows),
+        train_segments=len(train_set),
+        val_segments=len(val_set) if val_set is not None else 0,
     )
     metrics = {**result.__dict__, "bundle": str(result.bundle)}
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")

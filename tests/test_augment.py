@@ -28,12 +28,14 @@ def test_dataset_pairs_noisy_input_with_clean_target():
     rng = np.random.default_rng(0)
     log_mels = [rng.normal(-40, 10, size=(n, 40)).astype(np.float32) for n in (30, 50)]
     dataset = SegmentDataset(log_mels, FeatureConfig(), AugmentConfig(), seed=0)
-    noisy, clean = dataset[1]
+    noisy, clean, group = dataset[1]
+    assert group == 1
     assert clean.shape == (50, 39) and noisy.shape[1] == 39
     assert not np.allclose(noisy[: min(len(noisy), 50)], clean[: len(noisy)])
     plain = SegmentDataset(log_mels, FeatureConfig(), AugmentConfig(0, 0, 0, 0))
     assert plain[0][0] is plain[0][1]
-    x, lx, y, ly = collate_pairs([dataset[0], dataset[1]])
+    x, lx, y, ly, groups = collate_pairs([dataset[0], dataset[1]])
+    assert groups.tolist() == [0, 1]
     assert ly.tolist() == [30, 50] and x.size(0) == 2
     model = SequenceAutoencoder(ModelConfig(hidden_size=8, embedding_dim=4, decoder_hidden_size=8))
     loss = model.loss(x, lx, y, ly)
@@ -45,3 +47,18 @@ def test_augmentation_is_seeded():
     a = augment_log_mel(log_mel, AugmentConfig(), np.random.default_rng(5))
     b = augment_log_mel(log_mel, AugmentConfig(), np.random.default_rng(5))
     np.testing.assert_array_equal(a, b)
+
+
+def test_masking_zeroes_frames_dimensions_and_bands():
+    from seqae.data.augment import mask_frames
+
+    frames = np.ones((200, 39), dtype=np.float32)
+    rng = np.random.default_rng(0)
+    dropped = mask_frames(frames, AugmentConfig(0, 0, 0, 0, frame_drop=0.3), rng)
+    zero_rows = (dropped == 0).all(axis=1).mean()
+    assert 0.2 < zero_rows < 0.4 and frames.min() == 1.0  # the input is not changed in place
+    dims = mask_frames(frames, AugmentConfig(0, 0, 0, 0, dim_drop=0.5), rng)
+    zero_cols = (dims == 0).all(axis=0)
+    assert 0 < zero_cols.sum() < 39 and ((dims == 0) == zero_cols[None, :]).all()
+    band = mask_frames(frames, AugmentConfig(0, 0, 0, 0, time_mask=0.5, dim_mask=10), rng)
+    assert (band == 0).any() and AugmentConfig(0, 0, 0, 0, dim_mask=3).masking

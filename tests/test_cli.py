@@ -85,6 +85,41 @@ def test_train_resumes(workspace, corpus):
     assert metrics["epochs"] == 3  # continued from epoch 2, not from scratch
 
 
+def test_train_cae_with_discovered_pairs(corpus, tmp_path):
+    out = tmp_path / "cae"
+    args = ("train", corpus / "archive.csv", "--out", out, *TINY, "--objective", "cae")
+    result = run(*args, "--pretrain-epochs", "1", "--pair-keep", "0.5")
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "pairs.json").read_text())
+    assert report["source"] == "model" and report["pairs"] > 0 and "purity" in result.output
+    lines = (out / "pairs.csv").read_text().splitlines()
+    assert lines[0].startswith("path_a,start_a") and len(lines) == report["pairs"] + 1
+    assert (out / "pretrain" / "model.pt").is_file() and (out / "model.pt").is_file()
+    pretrained = (out / "pretrain" / "model.pt").stat().st_mtime_ns
+    result = run(*args, "--pretrain-epochs", "1", "--pair-keep", "0.5", "--epochs", "3")
+    assert result.exit_code == 0, result.output
+    assert (out / "pretrain" / "model.pt").stat().st_mtime_ns == pretrained  # reused on resume
+
+
+def test_train_siamese_with_labels(corpus, tmp_path):
+    out = tmp_path / "siamese"
+    result = run(
+        "train", corpus / "archive.csv", "--out", out, *TINY, "--objective", "siamese",
+        "--pairs", "labels", "--pretrain-epochs", "1",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "pairs.json").read_text())
+    assert report["source"] == "labels" and report["purity"] == 1.0
+    assert report["pairs"] == 6 * 3  # 6 words x 3 archive voices: 3 pairs per word
+
+
+def test_label_pairs_need_labels(corpus, tmp_path):
+    (tmp_path / "m.csv").write_text(f"path\n{corpus / 'segments' / 'x.wav'}\n")
+    result = run("train", tmp_path / "m.csv", "--out", tmp_path / "r", "--objective", "cae",
+                 "--pairs", "labels")  # fmt: skip
+    assert result.exit_code == 2 and "needs a 'label' column" in result.output
+
+
 def test_search_table_and_json(workspace, corpus):
     query = corpus / "segments" / sorted(p.name for p in (corpus / "segments").iterdir())[0]
     result = run("search", workspace / "idx", query, "-k", "3")

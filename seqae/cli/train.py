@@ -48,13 +48,52 @@ def train(
         float, typer.Option(help="Share held out for validation.")
     ] = T.val_fraction,
     patience: Annotated[int, typer.Option(help="Early-stopping patience in epochs.")] = T.patience,
-    augment: Annotated[
-        bool, typer.Option(help="Denoising: perturb the encoder's input (see README).")
-    ] = True,
+    objective: Annotated[
+        str,
+        typer.Option(
+            help="ae (rebuild the input), dae (rebuild it from a perturbed copy), cae (rebuild "
+            "another instance of the same word), siamese (triplet loss on word pairs)."
+        ),
+    ] = T.objective,
+    pairs: Annotated[
+        str,
+        typer.Option(
+            help="cae/siamese pairs: discover (unsupervised, no labels) or labels (the "
+            "manifest's label column)."
+        ),
+    ] = T.pairs,
+    pretrain_epochs: Annotated[
+        int, typer.Option(help="cae/siamese: epochs of denoising pretraining.", min=1)
+    ] = T.pretrain_epochs,
+    pair_neighbours: Annotated[
+        int, typer.Option(help="discover: candidate neighbours per segment.", min=1)
+    ] = T.pair_neighbours,
+    pair_keep: Annotated[
+        float, typer.Option(help="discover: share of candidates kept (lowest DTW cost).")
+    ] = T.pair_keep,
+    pair_threshold: Annotated[
+        float, typer.Option(help="discover: keep pairs under this DTW cost instead (if > 0).")
+    ] = T.pair_threshold,
+    margin: Annotated[float, typer.Option(help="siamese: triplet margin.")] = T.margin,
+    frame_drop: Annotated[
+        float, typer.Option(help="dae: share of input frames zeroed.")
+    ] = T.augment_frame_drop,
+    dim_drop: Annotated[
+        float, typer.Option(help="dae: share of feature dimensions zeroed.")
+    ] = T.augment_dim_drop,
+    time_mask: Annotated[
+        float, typer.Option(help="dae: longest zeroed time band, as a share of the frames.")
+    ] = T.augment_time_mask,
+    dim_mask: Annotated[
+        int, typer.Option(help="dae: widest zeroed band of feature dimensions.")
+    ] = T.augment_dim_mask,
     seed: Annotated[int, typer.Option(help="Random seed.")] = T.seed,
     resume: Annotated[bool, typer.Option(help="Continue from RUN/checkpoints/last.ckpt.")] = True,
 ) -> None:
-    """Train a sequence autoencoder on the segments of MANIFEST."""
+    """Train a sequence autoencoder on the segments of MANIFEST (labels used only by
+    --pairs labels)."""
+    import json
+
     from pipelines.manifest import read_manifest
     from pipelines.train_job import TrainJob, load_training_data, run_training
     from seqae.config import FeatureConfig, ModelConfig, TrainConfig
@@ -72,12 +111,18 @@ def train(
         reverse_target=reverse_target,
         frame_stack=frame_stack,
     )
-    no_augment = (
-        {}
-        if augment
-        else dict(augment_warp=0.0, augment_tempo=0.0, augment_gain_db=0.0, augment_noise_db=0.0)
-    )
     settings = TrainConfig(
+        objective=objective,
+        pairs=pairs,
+        pretrain_epochs=pretrain_epochs,
+        pair_neighbours=pair_neighbours,
+        pair_keep=pair_keep,
+        pair_threshold=pair_threshold,
+        margin=margin,
+        augment_frame_drop=frame_drop,
+        augment_dim_drop=dim_drop,
+        augment_time_mask=time_mask,
+        augment_dim_mask=dim_mask,
         epochs=epochs,
         batch_size=batch_size,
         learning_rate=lr,
@@ -85,7 +130,6 @@ def train(
         val_fraction=val_fraction,
         patience=patience,
         seed=seed,
-        **no_augment,
     )
     job = TrainJob(manifest, out, feature_config, model, settings, resume=resume)
     total = len(read_manifest(manifest))
@@ -101,6 +145,14 @@ def train(
         },
     )
     report_skipped(data.skipped)
+    pairs_file = out / "pairs.json"
+    if settings.paired and pairs_file.is_file():
+        report = json.loads(pairs_file.read_text())
+        purity = f", purity {report['purity']:.2f}" if report.get("purity") is not None else ""
+        console.print(
+            f"pairs ({report['source']}): {report['pairs']} covering "
+            f"{report['segments_paired']} segments{purity} -> {out / 'pairs.csv'}"
+        )
     loss = f"{result.best_val_loss:.4f}" if result.best_val_loss is not None else "n/a"
     console.print(
         f"trained on {result.train_segments} segments ({result.val_segments} validation, "

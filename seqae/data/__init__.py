@@ -6,7 +6,7 @@ inference (which needs ``pad_batch``) does not pay for importing Lightning.
 
 from seqae.data.augment import AugmentConfig, augment_log_mel
 from seqae.data.collate import pad_batch
-from seqae.data.dataset import SegmentDataset, collate_pairs, split_indices
+from seqae.data.dataset import SegmentDataset, collate_pairs, partner_lists, split_indices
 from seqae.data.sampler import BucketBatchSampler
 
 __all__ = [
@@ -16,5 +16,6 @@ __all__ = [
     "augment_log_mel",
     "collate_pairs",
     "pad_batch",
+    "partner_lists",
     "split_indices",
 ]

@@ -1,8 +1,10 @@
-"""Speaker- and tempo-like perturbations of log-mel spectrograms, for the denoising objective.
+"""Perturbations of the encoder's input, for the denoising objective.
 
 The encoder sees a perturbed copy and the decoder must rebuild the clean frames, so the
-embedding learns to ignore what the perturbations change: vocal-tract length (a warp of the
-frequency axis, as in VTLP), speaking rate (a resampling of the time axis) and loudness.
+embedding learns to ignore what the perturbations change. On the log-mel spectrogram:
+vocal-tract length (a warp of the frequency axis, as in VTLP), speaking rate (a resampling of
+the time axis), loudness and noise. On the final (normalised) frames: zero-masking of single
+frames and feature dimensions, and of contiguous time and feature bands (as in SpecAugment).
 """
 
 from __future__ import annotations
@@ -20,10 +22,22 @@ class AugmentConfig:
     tempo: float = 0.2  # time-axis scale drawn from [1 - tempo, 1 + tempo]
     gain_db: float = 6.0  # level change drawn from [-gain_db, gain_db]
     noise_db: float = 1.0  # std of Gaussian noise added to each log-mel cell
+    frame_drop: float = 0.0  # share of frames set to zero
+    dim_drop: float = 0.0  # share of feature dimensions set to zero (the same for all frames)
+    time_mask: float = 0.0  # one band of up to this share of the frames set to zero
+    dim_mask: int = 0  # one band of up to this many feature dimensions set to zero
 
     @property
     def active(self) -> bool:
+        return self.spectral or self.masking
+
+    @property
+    def spectral(self) -> bool:
         return any((self.warp, self.tempo, self.gain_db, self.noise_db))
+
+    @property
+    def masking(self) -> bool:
+        return any((self.frame_drop, self.dim_drop, self.time_mask, self.dim_mask))
 
 
 def warp_frequency(log_mel: np.ndarray, alpha: float) -> np.ndarray:
@@ -54,6 +68,8 @@ def augment_log_mel(
 ) -> np.ndarray:
     """Apply one random draw of every active perturbation."""
     out = log_mel
+    if not config.spectral:
+        return log_mel
     if config.warp:
         out = warp_frequency(out, rng.uniform(1 - config.warp, 1 + config.warp))
     if config.tempo:
@@ -63,3 +79,22 @@ def augment_log_mel(
     if config.noise_db:
         out = out + rng.normal(0.0, config.noise_db, size=out.shape)
     return out.astype(np.float32)
+
+
+def mask_frames(frames: np.ndarray, config: AugmentConfig, rng: np.random.Generator) -> np.ndarray:
+    """Zero-mask frames, feature dimensions and bands of both: (T, D) -> (T, D) copy."""
+    out = np.array(frames, dtype=np.float32, copy=True)
+    steps, dims = out.shape
+    if config.frame_drop:
+        out[rng.random(steps) < config.frame_drop] = 0.0
+    if config.dim_drop:
+        out[:, rng.random(dims) < config.dim_drop] = 0.0
+    if config.time_mask and steps > 1:
+        width = rng.integers(0, int(config.time_mask * steps) + 1)
+        start = rng.integers(0, steps - width + 1)
+        out[start : start + width] = 0.0
+    if config.dim_mask:
+        width = rng.integers(0, min(config.dim_mask, dims) + 1)
+        start = rng.integers(0, dims - width + 1)
+        out[:, start : start + width] = 0.0
+    return out

@@ -2,6 +2,7 @@
 
 from seqae.models import encoders as _encoders  # noqa: F401  (registers the cells)
 from seqae.models.autoencoder import SequenceAutoencoder, masked_mse, reverse_padded
+from seqae.models.contrastive import triplet_loss
 from seqae.models.registry import build_encoder, encoder_names, register_encoder
 
 __all__ = [
@@ -11,4 +12,5 @@ __all__ = [
     "masked_mse",
     "register_encoder",
     "reverse_padded",
+    "triplet_loss",
 ]
