@@ -6,9 +6,12 @@ import shutil
 from pathlib import Path
 
 from index import IndexInfo, create_index_dir, open_index_dir
+from index.frames import save_frames
 from pipelines.shards import read_embeddings
 from seqae.bundle import BUNDLE_NAME, ModelBundle, load_bundle
 from seqae.errors import SeqaeError
+
+FRAMES_NAME = "frames"
 
 
 def build_index_dir(embeddings: Path, out: Path, overwrite: bool = False) -> int:
@@ -28,6 +31,8 @@ def build_index_dir(embeddings: Path, out: Path, overwrite: bool = False) -> int
         sources=[str(embeddings.resolve())],
     )
     create_index_dir(out, data.vectors, data.metadata, info, overwrite=overwrite)
+    if data.frames is not None:
+        save_frames(out, FRAMES_NAME, *data.frames)  # for --rerank dtw
     shutil.copy2(bundle.path, out / BUNDLE_NAME)  # the index answers queries on its own
     return len(data.vectors)
 

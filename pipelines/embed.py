@@ -57,7 +57,9 @@ def metadata_table(extraction: Extraction, columns: list[str], first_row: int) -
     return pa.table(data)
 
 
-def _prepare(out: Path, bundle: ModelBundle, source: Path, count: int, shard_size: int) -> dict:
+def _prepare(
+    out: Path, bundle: ModelBundle, source: Path, count: int, shard_size: int, frames: bool
+) -> dict:
     """Start a new embedding directory, or check that an existing one belongs to this job."""
     if (out / INFO_FILE).is_file():
         info = read_info(out)
@@ -83,6 +85,7 @@ def _prepare(out: Path, bundle: ModelBundle, source: Path, count: int, shard_siz
         "source": str(source.resolve()),
         "segments": count,
         "shard_size": shard_size,
+        "frames": frames,
         "shards": [],
         "skipped": {},
         "count": 0,
@@ -97,11 +100,16 @@ def embed_archive(
     shard_size: int = 10000,
     batch_size: int = 64,
     progress: Callable[[int], None] | None = None,
+    store_frames: bool = True,
 ) -> EmbedSummary:
-    """Embed every segment of ``source`` with the model in ``run``; finished shards are kept."""
+    """Embed every segment of ``source`` with the model in ``run``; finished shards are kept.
+
+    With ``store_frames`` each segment's feature frames are kept too (float16), so an index
+    built from the directory can re-rank its candidates with DTW.
+    """
     bundle = load_bundle(run)
     segments = read_manifest(source)
-    info = _prepare(out, bundle, source, len(segments), shard_size)
+    info = _prepare(out, bundle, source, len(segments), shard_size, store_frames)
     columns = metadata_columns(segments)
     summary = EmbedSummary(out=out, model_id=bundle.model_id)
     started = time.perf_counter()
@@ -118,7 +126,8 @@ def embed_archive(
             if extraction.features
             else (np.zeros((0, bundle.embedding_dim), dtype=np.float32))
         )
-        write_shard(out, shard, vectors, metadata_table(extraction, columns, first))
+        frames = extraction.features if info.get("frames") else None
+        write_shard(out, shard, vectors, metadata_table(extraction, columns, first), frames)
         info["shards"] = sorted(set(info["shards"]) | {shard})
         info["skipped"][str(shard)] = [reason for _, reason in extraction.skipped]
         write_json_atomic(out / INFO_FILE, info)

@@ -11,6 +11,7 @@ import numpy as np
 
 from pipelines.extract import Extraction, extract_features
 from pipelines.manifest import read_manifest
+from pipelines.rerank import reranked_similarity
 from seqae.baselines import cosine_similarity, downsample, dtw_similarity
 from seqae.bundle import load_bundle
 from seqae.errors import SeqaeError
@@ -61,8 +62,13 @@ def evaluate_qbe(
     archive: Path,
     baselines: bool = True,
     progress: Callable[[int], None] | None = None,
+    rerank_k: int = 100,
 ) -> QbeReport:
-    """Score the model in ``run`` (and the baselines) on ``queries`` searched in ``archive``."""
+    """Score the model in ``run`` (and the baselines) on ``queries`` searched in ``archive``.
+
+    With ``rerank_k`` > 0 the two-stage search (model, then DTW over its top ``rerank_k``) is
+    scored too; its time per query includes the first stage.
+    """
     bundle = load_bundle(run)
     query_segments, archive_segments = read_manifest(queries), read_manifest(archive)
     q = extract_features(query_segments, bundle.features, progress=progress)
@@ -76,6 +82,12 @@ def evaluate_qbe(
         return cosine_similarity(bundle.embed(q.features), archive_vectors)
 
     scores = [_timed(f"model {bundle.model_id}", model, ql, al)]
+    if rerank_k > 0:
+
+        def two_stage() -> np.ndarray:
+            return reranked_similarity(q.features, a.features, model(), rerank_k)
+
+        scores.append(_timed(f"model + DTW re-rank of top {rerank_k}", two_stage, ql, al))
     if baselines:
         archive_down = np.stack([downsample(f) for f in a.features])
         scores.append(

@@ -5,10 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from index import Hit
-from pipelines.build_index import open_index_with_model
+from index.frames import FrameStore, has_frames
+from pipelines.build_index import FRAMES_NAME, open_index_with_model
 from pipelines.extract import segment_features
 from pipelines.manifest import Segment
+from pipelines.rerank import DEFAULT_WEIGHT, rerank_rows
+from seqae.errors import SeqaeError
 
 
 @dataclass(frozen=True)
@@ -20,11 +25,51 @@ class Query:
     end: float | None = None
 
 
-def search_audio(index_dir: Path, queries: list[Query], k: int = 10) -> list[list[Hit]]:
-    """Embed each query with the index's own model and return its top ``k`` hits."""
+def search_audio(
+    index_dir: Path,
+    queries: list[Query],
+    k: int = 10,
+    rerank_k: int = 0,
+    weight: float = DEFAULT_WEIGHT,
+) -> list[list[Hit]]:
+    """Embed each query with the index's own model and return its top ``k`` hits.
+
+    With ``rerank_k`` > 0 the index proposes that many candidates and DTW over their stored
+    frames re-orders them (see pipelines.rerank); the hits' scores are then the fused ones.
+    """
     index, bundle = open_index_with_model(index_dir)
     features = [
         segment_features(Segment(q.path, q.start, q.end), bundle.features)[0] for q in queries
     ]
     vectors = bundle.embed(features)
-    return index.search(vectors, k)
+    if rerank_k <= 0:
+        return index.search(vectors, k)
+    frames = _open_frames(index_dir, len(index))
+    results = []
+    for query, candidates in zip(features, index.search(vectors, max(k, rerank_k)), strict=True):
+        similarity = np.full(len(index), -np.inf)
+        similarity[[h.id for h in candidates]] = [h.score for h in candidates]
+        by_id = {h.id: h for h in candidates}
+        order, scores = rerank_rows(query, similarity, frames, len(candidates), weight)
+        results.append(
+            [
+                Hit(rank=r + 1, score=float(s), id=int(i), metadata=by_id[int(i)].metadata)
+                for r, (i, s) in enumerate(zip(order[:k], scores[:k], strict=True))
+            ]
+        )
+    return results
+
+
+def _open_frames(index_dir: Path, count: int) -> FrameStore:
+    if not has_frames(index_dir, FRAMES_NAME):
+        raise SeqaeError(
+            f"{index_dir}: holds no frames to re-rank with; embed with --store-frames "
+            "and build the index again"
+        )
+    frames = FrameStore(index_dir, FRAMES_NAME)
+    if len(frames) != count:
+        raise SeqaeError(
+            f"{index_dir}: holds frames of {len(frames)} segments but {count} vectors; "
+            "build the index again to re-rank"
+        )
+    return frames

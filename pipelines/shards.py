@@ -4,6 +4,8 @@ Layout of EMB::
 
     embeddings.json              format version, model id, feature config, dim, shard list
     embeddings-00000.npy         float32 (rows, dim)
+    frames-00000.npy             float16 feature frames of the rows, for DTW re-ranking
+    frames-00000-offsets.npy     where each row's frames start (see index.frames)
     metadata-00000.parquet       one row per vector: path, start, end, manifest columns
 
 Each shard is written atomically, vectors first and metadata last, so a shard whose metadata
@@ -22,6 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from index.frames import has_frames, pack_frames, save_frames
 from seqae.errors import SeqaeError
 
 FORMAT_VERSION = 1
@@ -44,10 +47,25 @@ def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def write_shard(directory: Path, shard: int, vectors: np.ndarray, metadata: pa.Table) -> None:
-    """Write one shard's vectors and metadata (metadata last: it marks the shard complete)."""
+def frames_name(shard: int) -> str:
+    return f"frames-{shard:05d}"
+
+
+def write_shard(
+    directory: Path,
+    shard: int,
+    vectors: np.ndarray,
+    metadata: pa.Table,
+    frames: list[np.ndarray] | None = None,
+) -> None:
+    """Write one shard's vectors, frames and metadata (metadata last: it marks it complete)."""
     if len(vectors) != metadata.num_rows:
         raise ValueError(f"shard {shard}: {len(vectors)} vectors but {metadata.num_rows} rows")
+    if frames is not None:
+        if len(frames) != len(vectors):
+            raise ValueError(f"shard {shard}: {len(vectors)} vectors but {len(frames)} frame sets")
+        dim = frames[0].shape[1] if frames else 0
+        save_frames(directory, frames_name(shard), *pack_frames(frames, dim))
     target = vectors_file(directory, shard)
     tmp = target.with_name(f".{target.name}.tmp")
     with open(tmp, "wb") as handle:
@@ -70,6 +88,7 @@ class EmbeddingSet:
     vectors: np.ndarray
     metadata: pa.Table
     info: dict[str, Any]
+    frames: tuple[np.ndarray, np.ndarray] | None = None  # packed, as index.frames.pack_frames
 
 
 def read_info(directory: Path) -> dict[str, Any]:
@@ -100,4 +119,20 @@ def read_embeddings(directory: Path) -> EmbeddingSet:
     if not vectors:
         raise SeqaeError(f"{directory}: holds no embeddings")
     metadata = pa.concat_tables(tables, promote_options="default")
-    return EmbeddingSet(np.concatenate(vectors).astype(np.float32), metadata, info)
+    frames = _read_frames(directory, info["shards"]) if info.get("frames") else None
+    return EmbeddingSet(np.concatenate(vectors).astype(np.float32), metadata, info, frames)
+
+
+def _read_frames(directory: Path, shards: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Every shard's frames joined into one packed pair, offsets shifted to match."""
+    from index.frames import FrameStore
+
+    parts, offsets, total = [], [np.zeros(1, dtype=np.int64)], 0
+    for shard in shards:
+        if not has_frames(directory, frames_name(shard)):
+            raise SeqaeError(f"{directory}: frames of shard {shard:05d} are missing")
+        frames, shard_offsets = FrameStore(directory, frames_name(shard)).packed()
+        parts.append(frames)
+        offsets.append(shard_offsets[1:] + total)
+        total += len(frames)
+    return np.concatenate(parts), np.concatenate(offsets)

@@ -132,6 +132,23 @@ def test_search_table_and_json(workspace, corpus):
     assert {"start", "end", "label", "speaker"} <= set(hits[0])
 
 
+def test_search_rerank_dtw(workspace, corpus, tmp_path):
+    query = corpus / "segments" / sorted(p.name for p in (corpus / "segments").iterdir())[0]
+    args = ("search", workspace / "idx", query, "-k", "3", "--json", "--rerank", "dtw")
+    result = run(*args, "--rerank-k", "10")
+    assert result.exit_code == 0, result.output
+    hits = [json.loads(line) for line in result.output.splitlines()]
+    assert [h["rank"] for h in hits] == [1, 2, 3] and hits[0]["path"] == str(query)
+    assert hits[0]["score"] >= hits[1]["score"] >= hits[2]["score"]
+    run("embed", workspace / "run", corpus / "segments.csv", "--out", tmp_path / "e",
+        "--no-store-frames")  # fmt: skip
+    run("index", "build", tmp_path / "e", "--out", tmp_path / "i")
+    result = run("search", tmp_path / "i", query, "--rerank", "dtw")
+    assert result.exit_code == 2 and "no frames to re-rank" in result.output
+    result = run("search", workspace / "idx", query, "--rerank", "hmm")
+    assert result.exit_code == 2 and "--rerank must be" in result.output
+
+
 def test_search_span_of_a_long_recording(workspace, corpus):
     truth = (corpus / "long.csv").read_text().splitlines()[1].split(",")
     result = run(
@@ -160,14 +177,15 @@ def test_eval_qbe_json(workspace, corpus):
     assert result.exit_code == 0, result.output
     report = json.loads(result.output[result.output.index("{") :])
     names = [m["method"] for m in report["methods"]]
-    assert names[1:] == ["MFCC downsampled x10", "DTW"] and names[0].startswith("model ")
+    assert names[0].startswith("model ") and names[1] == "model + DTW re-rank of top 100"
+    assert names[2:] == ["MFCC downsampled x10", "DTW"]
     for method in report["methods"]:
         assert 0.0 < method["map"] <= 1.0 and method["queries"] == 6
 
 
 def test_eval_table(workspace, corpus):
-    result = run(*_eval_qbe(workspace, corpus), "--no-baselines")
-    assert result.exit_code == 0 and "MAP" in result.output
+    result = run(*_eval_qbe(workspace, corpus), "--no-baselines", "--rerank-k", "0")
+    assert result.exit_code == 0 and "MAP" in result.output and "re-rank" not in result.output
 
 
 def test_input_errors_are_one_line(tmp_path, workspace):

@@ -23,6 +23,9 @@ def embed(
     out: Annotated[Path, typer.Option("--out", "-o", help="Embedding directory to write.")],
     shard_size: Annotated[int, typer.Option(help="Segments per shard.", min=1)] = 10000,
     batch_size: Annotated[int, typer.Option(help="Segments per inference batch.", min=1)] = 64,
+    store_frames: Annotated[
+        bool, typer.Option(help="Keep feature frames (float16) for 'search --rerank dtw'.")
+    ] = True,
 ) -> None:
     """Embed MANIFEST's segments with the model in RUN (finished shards are kept on re-runs)."""
     from pipelines.embed import embed_archive
@@ -30,7 +33,9 @@ def embed(
 
     total = len(read_manifest(manifest))
     with progress_bar("embedding", total) as advance:
-        summary = embed_archive(run, manifest, out, shard_size, batch_size, progress=advance)
+        summary = embed_archive(
+            run, manifest, out, shard_size, batch_size, progress=advance, store_frames=store_frames
+        )
     write_command_record(
         out,
         {
@@ -38,6 +43,7 @@ def embed(
             "manifest": str(manifest),
             "shard_size": shard_size,
             "batch_size": batch_size,
+            "store_frames": store_frames,
         },
     )
     report_skipped(summary.skipped)

@@ -20,6 +20,9 @@ def qbe(
     queries: Annotated[Path, typer.Option(help="Manifest of query segments (with labels).")],
     archive: Annotated[Path, typer.Option(help="Manifest of archive segments (with labels).")],
     baselines: Annotated[bool, typer.Option(help="Also score the MFCC and DTW baselines.")] = True,
+    rerank_k: Annotated[
+        int, typer.Option(help="Also score DTW re-ranking of the model's top K (0: off).", min=0)
+    ] = 100,
     json_output: Annotated[
         bool, typer.Option("--json", help="Print JSON instead of a table.")
     ] = False,
@@ -30,7 +33,9 @@ def qbe(
 
     total = len(read_manifest(queries)) + len(read_manifest(archive))
     with progress_bar("features", total) as advance:
-        report = evaluate_qbe(run, queries, archive, baselines=baselines, progress=advance)
+        report = evaluate_qbe(
+            run, queries, archive, baselines=baselines, progress=advance, rerank_k=rerank_k
+        )
     report_skipped(report.skipped)
     if json_output:
         typer.echo(

@@ -18,11 +18,24 @@ def search(
     end: Annotated[float | None, typer.Option(help="Query span end, seconds.")] = None,
     k: Annotated[int, typer.Option("-k", "--top", help="Number of hits.", min=1)] = 10,
     json_lines: Annotated[bool, typer.Option("--json", help="Print JSON lines.")] = False,
+    rerank: Annotated[
+        str, typer.Option(help="Second stage: 'dtw' re-orders the top candidates, 'none' not.")
+    ] = "none",
+    rerank_k: Annotated[
+        int, typer.Option(help="Candidates the index proposes for re-ranking.", min=1)
+    ] = 100,
+    rerank_weight: Annotated[
+        float, typer.Option(help="Share of the embedding's score in the fused score.")
+    ] = 0.5,
 ) -> None:
     """Find the segments of INDEX that sound most like QUERY."""
     from pipelines.query import Query, search_audio
+    from seqae.errors import InputError
 
-    hits = search_audio(index, [Query(query, start, end)], k)[0]
+    if rerank not in ("dtw", "none"):
+        raise InputError(f"--rerank must be 'dtw' or 'none', not {rerank!r}")
+    depth = rerank_k if rerank == "dtw" else 0
+    hits = search_audio(index, [Query(query, start, end)], k, depth, rerank_weight)[0]
     rows = [
         {
             "rank": h.rank,
