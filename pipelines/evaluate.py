@@ -12,21 +12,29 @@ import numpy as np
 from pipelines.extract import Extraction, extract_features
 from pipelines.manifest import read_manifest
 from pipelines.rerank import reranked_similarity
-from seqae.baselines import cosine_similarity, downsample, dtw_similarity
+from seqae.baselines import cosine_similarity, downsample, dtw_self_similarity, dtw_similarity
 from seqae.bundle import load_bundle
 from seqae.errors import SeqaeError
-from seqae.metrics import qbe_scores
+from seqae.metrics import qbe_scores, same_different
 
 
 @dataclass(frozen=True)
 class MethodScore:
-    """Retrieval quality and speed of one method on one query set."""
+    """Retrieval quality and speed of one method on one query set.
+
+    The same-different figures score every pair of archive segments (a search over the
+    archive by its own members); they are None for the two-stage search, which has no
+    all-pairs form.
+    """
 
     method: str
     map: float
+    map_at_r: float
     precision_at_10: float
     queries: int
     seconds_per_query: float
+    same_different_ap: float | None = None
+    equal_error_rate: float | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -48,12 +56,28 @@ def _labels(extraction: Extraction, source: Path) -> np.ndarray:
     return labels
 
 
-def _timed(name: str, similarity: Callable[[], np.ndarray], ql, al) -> MethodScore:
+def _score(
+    name: str,
+    similarity: Callable[[], np.ndarray],
+    ql: np.ndarray,
+    al: np.ndarray,
+    archive_similarity: Callable[[], np.ndarray] | None,
+) -> MethodScore:
     started = time.perf_counter()
     matrix = similarity()
     seconds = (time.perf_counter() - started) / max(1, len(ql))
     scores = qbe_scores(matrix, ql, al, k=10)
-    return MethodScore(name, scores["map"], scores["p@10"], scores["queries"], seconds)
+    pairs = same_different(archive_similarity(), al) if archive_similarity else {}
+    return MethodScore(
+        method=name,
+        map=scores["map"],
+        map_at_r=scores["map@r"],
+        precision_at_10=scores["p@10"],
+        queries=scores["queries"],
+        seconds_per_query=seconds,
+        same_different_ap=pairs.get("ap"),
+        equal_error_rate=pairs.get("eer"),
+    )
 
 
 def evaluate_qbe(
@@ -63,11 +87,14 @@ def evaluate_qbe(
     baselines: bool = True,
     progress: Callable[[int], None] | None = None,
     rerank_k: int = 100,
+    pairs: bool = True,
 ) -> QbeReport:
     """Score the model in ``run`` (and the baselines) on ``queries`` searched in ``archive``.
 
     With ``rerank_k`` > 0 the two-stage search (model, then DTW over its top ``rerank_k``) is
-    scored too; its time per query includes the first stage.
+    scored too; its time per query includes the first stage. With ``pairs`` the
+    same-different task over all archive pairs is scored as well (for DTW that is N^2 / 2
+    alignments).
     """
     bundle = load_bundle(run)
     query_segments, archive_segments = read_manifest(queries), read_manifest(archive)
@@ -81,25 +108,27 @@ def evaluate_qbe(
     def model() -> np.ndarray:
         return cosine_similarity(bundle.embed(q.features), archive_vectors)
 
-    scores = [_timed(f"model {bundle.model_id}", model, ql, al)]
+    def within(vectors: np.ndarray) -> Callable[[], np.ndarray] | None:
+        return (lambda: cosine_similarity(vectors, vectors)) if pairs else None
+
+    scores = [_score(f"model {bundle.model_id}", model, ql, al, within(archive_vectors))]
     if rerank_k > 0:
 
         def two_stage() -> np.ndarray:
             return reranked_similarity(q.features, a.features, model(), rerank_k)
 
-        scores.append(_timed(f"model + DTW re-rank of top {rerank_k}", two_stage, ql, al))
+        scores.append(_score(f"model + DTW re-rank of top {rerank_k}", two_stage, ql, al, None))
     if baselines:
         archive_down = np.stack([downsample(f) for f in a.features])
-        scores.append(
-            _timed(
-                "MFCC downsampled x10",
-                lambda: cosine_similarity(
-                    np.stack([downsample(f) for f in q.features]), archive_down
-                ),
-                ql,
-                al,
-            )
-        )
-        scores.append(_timed("DTW", lambda: dtw_similarity(q.features, a.features), ql, al))
+
+        def down() -> np.ndarray:
+            return cosine_similarity(np.stack([downsample(f) for f in q.features]), archive_down)
+
+        def dtw() -> np.ndarray:
+            return dtw_similarity(q.features, a.features)
+
+        dtw_pairs = (lambda: dtw_self_similarity(a.features)) if pairs else None
+        scores.append(_score("MFCC downsampled x10", down, ql, al, within(archive_down)))
+        scores.append(_score("DTW", dtw, ql, al, dtw_pairs))
     skipped = [reason for _, reason in q.skipped + a.skipped]
     return QbeReport(scores=scores, archive_size=len(al), skipped=skipped)

@@ -46,6 +46,17 @@ def dtw_similarity(queries: list[np.ndarray], archive: list[np.ndarray]) -> np.n
     return -(costs / (lengths_q[:, None] + lengths_a[None, :]))
 
 
+def dtw_self_similarity(sequences: list[np.ndarray]) -> np.ndarray:
+    """(N, N) negated DTW costs among ``sequences``; only the upper triangle is computed."""
+    from dtaidistance import dtw_ndim
+
+    series = [_unit_frames(f) for f in sequences]
+    matrix = dtw_ndim.distance_matrix_fast(series, parallel=True, inner_dist="squared euclidean")
+    lengths = np.array([len(f) for f in sequences], dtype=np.float64)
+    costs = np.nan_to_num(matrix, posinf=0.0) ** 2 / 2.0  # the lower triangle is never read
+    return -(costs / (lengths[:, None] + lengths[None, :]))
+
+
 def dtw_pair_costs(sequences: list[np.ndarray], pairs: np.ndarray) -> np.ndarray:
     """(P,) DTW costs of the (P, 2) row pairs of ``sequences``, on the scale of dtw_similarity."""
     from dtaidistance import dtw_ndim

@@ -23,18 +23,28 @@ def qbe(
     rerank_k: Annotated[
         int, typer.Option(help="Also score DTW re-ranking of the model's top K (0: off).", min=0)
     ] = 100,
+    pairs: Annotated[
+        bool, typer.Option(help="Also score same-different AP and EER over all archive pairs.")
+    ] = True,
     json_output: Annotated[
         bool, typer.Option("--json", help="Print JSON instead of a table.")
     ] = False,
 ) -> None:
-    """Query-by-example: MAP over full rankings and P@10 (relevant = same label)."""
+    """Query-by-example: MAP over full rankings, MAP@R and P@10 (relevant = same label);
+    same-different AP and EER over archive pairs."""
     from pipelines.evaluate import evaluate_qbe
     from pipelines.manifest import read_manifest
 
     total = len(read_manifest(queries)) + len(read_manifest(archive))
     with progress_bar("features", total) as advance:
         report = evaluate_qbe(
-            run, queries, archive, baselines=baselines, progress=advance, rerank_k=rerank_k
+            run,
+            queries,
+            archive,
+            baselines=baselines,
+            progress=advance,
+            rerank_k=rerank_k,
+            pairs=pairs,
         )
     report_skipped(report.skipped)
     if json_output:
@@ -51,13 +61,20 @@ def qbe(
         title=f"query-by-example, {report.scores[0].queries} queries, "
         f"{report.archive_size} archive segments"
     )
-    for column in ("method", "MAP", "P@10", "s/query"):
+    for column in ("method", "MAP", "MAP@R", "P@10", "s/query", "same-diff AP", "EER"):
         table.add_column(column, justify="left" if column == "method" else "right")
+
+    def shown(value: float | None) -> str:
+        return f"{value:.3f}" if value is not None else "-"
+
     for score in report.scores:
         table.add_row(
             score.method,
             f"{score.map:.3f}",
+            f"{score.map_at_r:.3f}",
             f"{score.precision_at_10:.3f}",
             f"{score.seconds_per_query:.4f}",
+            shown(score.same_different_ap),
+            shown(score.equal_error_rate),
         )
     console.print(table)
