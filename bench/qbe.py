@@ -1,15 +1,17 @@
-"""Query-by-example on a synthesised corpus: the model with default settings beside the baselines.
+"""Query-by-example on a synthesised corpus: one training setting beside the baselines.
 
-Runs only `seqae` commands (synth, train, eval qbe), times them, and prints a Markdown row
-set for docs/benchmarks.md. Queries come from voices absent from the archive.
+Runs only `seqae` commands (synth, train, embed, eval qbe), times them, and prints Markdown
+rows for docs/benchmarks.md. Queries come from voices absent from the archive.
 
-    python bench/qbe.py --words 100 --speakers 14 --seed 1
+    python bench/qbe.py --words 150 --speakers 14 --seed 1
+    python bench/qbe.py --seed 1 --name gru-ae --train-args "--objective ae"
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import subprocess
 import sys
 import time
@@ -22,33 +24,26 @@ def seqae(*args: object) -> str:
     return subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True).stdout
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--words", type=int, default=150)
-    parser.add_argument("--speakers", type=int, default=14)
-    parser.add_argument("--query-speakers", type=int, default=4)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--epochs", type=int, default=None, help="default: seqae train's default")
-    parser.add_argument("--out", type=Path, default=Path("bench/out/qbe"))
-    args = parser.parse_args()
-    corpus, run = args.out / f"corpus-{args.seed}", args.out / f"run-{args.seed}"
+def make_corpus(args: argparse.Namespace) -> Path:
+    corpus = args.out / f"corpus-{args.seed}"
     if not (corpus / "archive.csv").is_file():
         seqae(
-            "synth",
-            corpus,
-            "--words",
-            args.words,
-            "--speakers",
-            args.speakers,
-            "--query-speakers",
-            args.query_speakers,
-            "--seed",
-            args.seed,
-        )
-    extra = ["--epochs", args.epochs] if args.epochs else []
+            "synth", corpus, "--words", args.words, "--speakers", args.speakers,
+            "--query-speakers", args.query_speakers, "--seed", args.seed,
+        )  # fmt: skip
+    return corpus
+
+
+def run_setting(
+    corpus: Path, run: Path, train_args: list[str], baselines: bool, rerank_k: int = 100
+) -> dict:
+    """Train with ``train_args``, embed the archive, evaluate; returns the timings and scores."""
     started = time.perf_counter()
-    seqae("train", corpus / "archive.csv", "--out", run, "--no-resume", *extra)
+    seqae("train", corpus / "archive.csv", "--out", run, "--no-resume", *train_args)
     train_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    seqae("embed", run, corpus / "archive.csv", "--out", run / "emb")
+    embed_seconds = time.perf_counter() - started
     report = json.loads(
         seqae(
             "eval",
@@ -58,29 +53,71 @@ def main() -> None:
             corpus / "queries.csv",
             "--archive",
             corpus / "archive.csv",
+            "--rerank-k",
+            rerank_k,
             "--json",
-        )
+            *([] if baselines else ["--no-baselines"]),
+        )  # fmt: skip
     )
     metrics = json.loads((run / "metrics.json").read_text())
-    result = {
-        "corpus": vars(args) | {"out": str(args.out)},
+    return {
+        "train_args": train_args,
         "train_command_s": train_seconds,
         "train_fit_s": metrics["seconds"],
+        "embed_command_s": embed_seconds,
+        "embed_s_per_segment": json.loads((run / "emb" / "embeddings.json").read_text())["seconds"]
+        / report["archive"],
         "epochs": metrics["epochs"],
+        "pairs": metrics.get("pairs"),
         **report,
     }
-    (args.out / f"result-{args.seed}.json").write_text(json.dumps(result, indent=2, default=str))
-    dtw = next(m["map"] for m in report["methods"] if m["method"] == "DTW")
-    print(
-        f"archive {report['archive']} segments; training {train_seconds:.0f} s "
-        f"({metrics['epochs']} epochs)\n"
-    )
-    print("| method | MAP | P@10 | MAP / DTW's | s per query |\n|---|---|---|---|---|")
-    for m in report["methods"]:
-        print(
-            f"| {m['method']} | {m['map']:.3f} | {m['precision_at_10']:.3f} | "
-            f"{m['map'] / dtw:.2f} | {m['seconds_per_query']:.4f} |"
+
+
+def markdown(result: dict, dtw_map: float) -> str:
+    rows = []
+    for m in result["methods"]:
+        pairs = (
+            f"{m['same_different_ap']:.3f} | {m['equal_error_rate']:.3f}"
+            if m["same_different_ap"] is not None
+            else "- | -"
         )
+        rows.append(
+            f"| {m['method']} | {m['map']:.3f} | {m['map_at_r']:.3f} | "
+            f"{m['precision_at_10']:.3f} | {m['map'] / dtw_map:.2f} | {pairs} | "
+            f"{m['seconds_per_query']:.4f} |"
+        )
+    return "\n".join(rows)
+
+
+HEADER = (
+    "| method | MAP | MAP@R | P@10 | MAP / DTW's | same-diff AP | EER | s per query |\n"
+    "|---|---|---|---|---|---|---|---|"
+)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--words", type=int, default=150)
+    parser.add_argument("--speakers", type=int, default=14)
+    parser.add_argument("--query-speakers", type=int, default=4)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--name", default="default")
+    parser.add_argument("--train-args", default="", help="extra 'seqae train' options")
+    parser.add_argument("--out", type=Path, default=Path("bench/out/qbe"))
+    args = parser.parse_args()
+    corpus = make_corpus(args)
+    run = args.out / f"run-{args.seed}-{args.name}"
+    result = run_setting(corpus, run, shlex.split(args.train_args), baselines=True)
+    result["corpus"] = vars(args) | {"out": str(args.out)}
+    out = args.out / f"result-{args.seed}-{args.name}.json"
+    out.write_text(json.dumps(result, indent=2, default=str))
+    dtw = next(m["map"] for m in result["methods"] if m["method"] == "DTW")
+    print(
+        f"archive {result['archive']} segments; training {result['train_command_s']:.0f} s "
+        f"({result['epochs']} epochs); pairs {result['pairs']}\n"
+    )
+    print(HEADER)
+    print(markdown(result, dtw))
 
 
 if __name__ == "__main__":

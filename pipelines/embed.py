@@ -135,7 +135,8 @@ def embed_archive(
     info["skipped_count"] = sum(len(v) for v in info["skipped"].values())
     info["count"] = len(segments) - info["skipped_count"]
     info["complete"] = True
+    summary.seconds = time.perf_counter() - started
+    info["seconds"] = summary.seconds  # of the last run (features and inference)
     write_json_atomic(out / INFO_FILE, info)
     summary.skipped = [r for reasons in info["skipped"].values() for r in reasons]
-    summary.seconds = time.perf_counter() - started
     return summary

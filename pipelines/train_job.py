@@ -118,7 +118,7 @@ def run_training(job: TrainJob, data: TrainingData, bars: bool = True):
     if len(pairs) == 0:
         raise SeqaeError(f"{job.source}: no pairs of segments found; nothing to train on")
     state = pretrain.model.state_dict()
-    return fit(
+    result = fit(
         log_mels,
         train=job.train,
         out=job.out,
@@ -127,6 +127,13 @@ def run_training(job: TrainJob, data: TrainingData, bars: bool = True):
         init=state,
         **common,
     )
+    # the run's training time counts both stages
+    before = json.loads((job.out / PRETRAIN_DIR / "metrics.json").read_text())["seconds"]
+    result = replace(result, seconds=result.seconds + before)
+    metrics = json.loads((job.out / "metrics.json").read_text())
+    metrics.update(seconds=result.seconds, pretrain_seconds=before, pairs=report.to_dict())
+    write_json_atomic(job.out / "metrics.json", metrics)
+    return result
 
 
 def _pretrain(job: TrainJob, data: TrainingData, fit, common: dict):

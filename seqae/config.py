@@ -64,7 +64,7 @@ class ModelConfig:
     """Shape of the encoder-decoder autoencoder."""
 
     input_dim: int = 39
-    cell: str = "gru"  # "rnn" | "lstm" | "gru"
+    cell: str = "gru"  # a registered encoder: rnn | irnn | lstm | gru | pyramidal | clockwork
     hidden_size: int = 256
     layers: int = 2
     bidirectional: bool = True
@@ -75,6 +75,23 @@ class ModelConfig:
     reverse_target: bool = False
     decoder_position: bool = True
     frame_stack: int = 2  # the encoder reads k neighbouring frames joined as one step
+    clockwork_modules: int = 4  # clockwork encoder: modules with periods 1, 2, 4, ...
+    decoder_cell: str = ""  # rnn | lstm | gru; "" follows the encoder's cell, or gru
+    teacher_forcing: bool = False  # the decoder also reads the previous target frame
+    sampling: float = 0.0  # scheduled sampling: chance of reading its own prediction instead,
+    # ramped up from 0 over training (with teacher_forcing only)
+
+    def __post_init__(self) -> None:
+        if self.decoder_cell not in ("", "rnn", "lstm", "gru"):
+            raise SeqaeError(
+                f"decoder_cell must be rnn, lstm, gru or empty, not {self.decoder_cell!r}"
+            )
+        if not 0.0 <= self.sampling <= 1.0:
+            raise SeqaeError(f"sampling must be in [0, 1], not {self.sampling}")
+        if self.sampling > 0.0 and not self.teacher_forcing:
+            raise SeqaeError("sampling replaces teacher-forced frames; it needs teacher_forcing")
+        if self.clockwork_modules < 1:
+            raise SeqaeError(f"clockwork_modules must be at least 1, not {self.clockwork_modules}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

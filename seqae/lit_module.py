@@ -38,6 +38,13 @@ class AutoencoderModule(pl.LightningModule):
         )
         return loss
 
+    def on_train_epoch_start(self) -> None:
+        # scheduled sampling ramps from 0 at the first epoch to config.sampling at the last:
+        # the decoder first learns from true histories, then more and more from its own
+        last_epoch = max(1, (self.trainer.max_epochs or 1) - 1)
+        progress = min(1.0, self.current_epoch / last_epoch)
+        self.model.sampling_probability = self.model.config.sampling * progress
+
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         return self._shared_step(batch, "train")
 

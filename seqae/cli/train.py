@@ -23,7 +23,13 @@ def train(
     manifest: Annotated[Path, typer.Argument(help="Manifest CSV or folder of audio files.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Run directory to write.")],
     epochs: Annotated[int, typer.Option(help="Maximum number of epochs.", min=1)] = T.epochs,
-    cell: Annotated[str, typer.Option(help="Encoder cell: rnn, lstm or gru.")] = M.cell,
+    cell: Annotated[
+        str,
+        typer.Option(
+            help="Encoder: rnn, irnn (ReLU RNN, identity init), lstm, gru, pyramidal (GRU "
+            "halving the time resolution per layer) or clockwork (modules at periods 1, 2, 4...)."
+        ),
+    ] = M.cell,
     hidden: Annotated[int, typer.Option(help="Encoder hidden size.", min=1)] = M.hidden_size,
     layers: Annotated[int, typer.Option(help="Encoder layers.", min=1)] = M.layers,
     bidirectional: Annotated[bool, typer.Option(help="Bidirectional encoder.")] = M.bidirectional,
@@ -38,6 +44,25 @@ def train(
     frame_stack: Annotated[
         int, typer.Option(help="Neighbouring frames the encoder reads as one step.", min=1)
     ] = M.frame_stack,
+    clockwork_modules: Annotated[
+        int, typer.Option(help="clockwork: modules per layer (periods 1, 2, 4, ...).", min=1)
+    ] = M.clockwork_modules,
+    decoder_cell: Annotated[
+        str,
+        typer.Option(help="Decoder cell: rnn, lstm or gru (default: the encoder's, or gru)."),
+    ] = M.decoder_cell,
+    teacher_forcing: Annotated[
+        bool, typer.Option(help="Decoder also reads the previous target frame.")
+    ] = M.teacher_forcing,
+    sampling: Annotated[
+        float,
+        typer.Option(
+            help="Scheduled sampling with --teacher-forcing: chance of feeding the decoder its "
+            "own prediction, ramped from 0 to this by the last epoch.",
+            min=0.0,
+            max=1.0,
+        ),
+    ] = M.sampling,
     features: Annotated[str, typer.Option(help="Frame features: mfcc or logmel.")] = "mfcc",
     batch_size: Annotated[int, typer.Option(help="Segments per batch.", min=1)] = T.batch_size,
     lr: Annotated[
@@ -110,6 +135,10 @@ def train(
         dropout=dropout,
         reverse_target=reverse_target,
         frame_stack=frame_stack,
+        clockwork_modules=clockwork_modules,
+        decoder_cell=decoder_cell,
+        teacher_forcing=teacher_forcing,
+        sampling=sampling,
     )
     settings = TrainConfig(
         objective=objective,

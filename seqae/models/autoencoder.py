@@ -7,21 +7,10 @@ from torch import nn
 
 from seqae.config import ModelConfig
 from seqae.models.decoders import RecurrentDecoder
+from seqae.models.padding import length_mask, reverse_padded
 from seqae.models.registry import build_encoder
 
-
-def length_mask(lengths: torch.Tensor, steps: int) -> torch.Tensor:
-    """(B,) lengths -> (B, steps) bool mask, True on real frames."""
-    return torch.arange(steps, device=lengths.device)[None, :] < lengths[:, None]
-
-
-def reverse_padded(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-    """Reverse each sequence within its own length; padding stays at the end."""
-    steps = x.size(1)
-    positions = torch.arange(steps, device=x.device)[None, :]  # (1, T)
-    index = (lengths[:, None] - 1 - positions).clamp(min=0)  # (B, T)
-    index = torch.where(positions < lengths[:, None], index, positions)
-    return x.gather(1, index.unsqueeze(-1).expand_as(x))
+__all__ = ["SequenceAutoencoder", "length_mask", "masked_mse", "reverse_padded"]
 
 
 def masked_mse(
@@ -41,13 +30,19 @@ class SequenceAutoencoder(nn.Module):
         self.config = config
         self.encoder = build_encoder(config)
         self.decoder = RecurrentDecoder(config)
+        # scheduled sampling's current probability (0 up to config.sampling); the training
+        # loop ramps it up over the epochs. A plain attribute, so not part of the weights.
+        self.sampling_probability = 0.0
 
     def embed(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """x: (B, T, D) -> (B, E)."""
         return self.encoder(x, lengths)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """x: (B, T, D) -> (reconstruction (B, T, D), embedding (B, E))."""
+        """x: (B, T, D) -> (reconstruction (B, T, D), embedding (B, E)).
+
+        A teacher-forced decoder has no true frames here and reads its own predictions.
+        """
         z = self.encoder(x, lengths)
         return self.decoder(z, lengths, x.size(1)), z
 
@@ -62,12 +57,15 @@ class SequenceAutoencoder(nn.Module):
 
         A target other than the input gives the denoising objective (a clean copy of a
         perturbed input); it may differ in length, since the decoder is told how many steps
-        to unroll.
+        to unroll. A teacher-forced decoder is forced with the target's frames, in the order
+        it rebuilds them.
         """
         if target is None:
             target, target_lengths = x, lengths
-        z = self.encoder(x, lengths)  # (B, E)
-        reconstruction = self.decoder(z, target_lengths, target.size(1))  # (B, T', D)
         if self.config.reverse_target:
-            target = reverse_padded(target, target_lengths)
+            target = reverse_padded(target, target_lengths)  # (B, T', D)
+        z = self.encoder(x, lengths)  # (B, E)
+        reconstruction = self.decoder(
+            z, target_lengths, target.size(1), target, self.sampling_probability
+        )  # (B, T', D)
         return masked_mse(reconstruction, target, target_lengths)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
@@ -34,19 +36,26 @@ class RecurrentEncoder(nn.Module):
     """A stacked (optionally bidirectional) Elman RNN, LSTM or GRU.
 
     The embedding is a projection of the top layer's final states (both directions), as in
-    Audio Word2Vec: the last state has read the whole segment.
+    Audio Word2Vec: the last state has read the whole segment. ``rnn_class`` and
+    ``rnn_options`` let a variant keep this wiring with another core (see the IRNN below).
     """
 
-    def __init__(self, config: ModelConfig) -> None:
+    def __init__(
+        self,
+        config: ModelConfig,
+        rnn_class: type[nn.RNNBase] | None = None,
+        **rnn_options: Any,
+    ) -> None:
         super().__init__()
         self.config = config
-        self.rnn = RNN_CLASSES[config.cell](
+        self.rnn = (rnn_class or RNN_CLASSES[config.cell])(
             input_size=config.input_dim * config.frame_stack,
             hidden_size=config.hidden_size,
             num_layers=config.layers,
             bidirectional=config.bidirectional,
             dropout=config.dropout if config.layers > 1 else 0.0,
             batch_first=True,
+            **rnn_options,
         )
         directions = 2 if config.bidirectional else 1
         self.project = nn.Linear(directions * config.hidden_size, config.embedding_dim)
@@ -65,3 +74,27 @@ class RecurrentEncoder(nn.Module):
 
 for _cell in RNN_CLASSES:
     register_encoder(_cell)(RecurrentEncoder)
+
+
+IRNN_INPUT_STD = 0.001
+
+
+@register_encoder("irnn")
+class IdentityRNNEncoder(RecurrentEncoder):
+    """Le, Jaitly and Hinton's IRNN (2015): a ReLU Elman RNN whose recurrence starts as identity.
+
+    At initialisation each step copies the state and adds a tiny input term, so neither the
+    state nor its gradient shrinks or grows over time; a plain tanh RNN forgets within a
+    few steps instead.
+    """
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__(config, nn.RNN, nonlinearity="relu")
+        with torch.no_grad():
+            for name, weight in self.rnn.named_parameters():
+                if name.startswith("weight_hh"):
+                    weight.copy_(torch.eye(config.hidden_size))
+                elif name.startswith("weight_ih"):
+                    weight.normal_(0.0, IRNN_INPUT_STD)
+                else:  # bias_ih and bias_hh
+                    weight.zero_()
