@@ -40,6 +40,7 @@ demo: setup
 	$(SEQAE) embed $(DEMO)/run $(DEMO)/corpus/archive.csv --out $(DEMO)/embeddings
 	$(SEQAE) index build $(DEMO)/embeddings --out $(DEMO)/index --overwrite
 	$(SEQAE) search $(DEMO)/index "$$(sed -n 2p $(DEMO)/corpus/queries.csv | cut -d, -f1 | sed 's|^|$(DEMO)/corpus/|')" -k 5
+	$(SEQAE) search $(DEMO)/index "$$(sed -n 2p $(DEMO)/corpus/queries.csv | cut -d, -f1 | sed 's|^|$(DEMO)/corpus/|')" -k 5 --rerank dtw
 	$(SEQAE) eval qbe $(DEMO)/run --queries $(DEMO)/corpus/queries.csv --archive $(DEMO)/corpus/archive.csv
 
 test: setup

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +12,7 @@ import numpy as np
 from pipelines.extract import Extraction, extract_features
 from pipelines.manifest import read_manifest
 from pipelines.rerank import reranked_similarity
+from pipelines.seeds import seed_runs
 from seqae.baselines import cosine_similarity, downsample, dtw_self_similarity, dtw_similarity
 from seqae.bundle import load_bundle
 from seqae.errors import SeqaeError
@@ -35,9 +36,33 @@ class MethodScore:
     seconds_per_query: float
     same_different_ap: float | None = None
     equal_error_rate: float | None = None
+    runs: int = 1
+    std: dict[str, float] | None = None  # across runs (seeds), per figure
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+FIGURES = ("map", "map_at_r", "precision_at_10", "same_different_ap", "equal_error_rate")
+
+
+def mean_of(name: str, scores: list[MethodScore]) -> MethodScore:
+    """One row for several runs: each figure's mean, and its standard deviation in ``std``."""
+    if len(scores) == 1:
+        return replace(scores[0], method=name)
+    values = {
+        figure: [getattr(s, figure) for s in scores if getattr(s, figure) is not None]
+        for figure in FIGURES
+    }
+    means = {f: float(np.mean(v)) if v else None for f, v in values.items()}
+    return MethodScore(
+        method=name,
+        queries=scores[0].queries,
+        seconds_per_query=float(np.mean([s.seconds_per_query for s in scores])),
+        runs=len(scores),
+        std={f: float(np.std(v)) for f, v in values.items() if v},
+        **means,
+    )
 
 
 @dataclass
@@ -88,36 +113,38 @@ def evaluate_qbe(
     progress: Callable[[int], None] | None = None,
     rerank_k: int = 100,
     pairs: bool = True,
+    seeds: int = 1,
 ) -> QbeReport:
     """Score the model in ``run`` (and the baselines) on ``queries`` searched in ``archive``.
 
     With ``rerank_k`` > 0 the two-stage search (model, then DTW over its top ``rerank_k``) is
     scored too; its time per query includes the first stage. With ``pairs`` the
     same-different task over all archive pairs is scored as well (for DTW that is N^2 / 2
-    alignments).
+    alignments). With ``seeds`` > 1 the run's recipe is retrained with the next seeds (see
+    pipelines.seeds) and the model's figures are the mean over the runs, with their spread.
     """
-    bundle = load_bundle(run)
+    bundles = [load_bundle(r) for r in seed_runs(run, seeds)]
+    features = bundles[0].features
     query_segments, archive_segments = read_manifest(queries), read_manifest(archive)
-    q = extract_features(query_segments, bundle.features, progress=progress)
-    a = extract_features(archive_segments, bundle.features, progress=progress)
+    q = extract_features(query_segments, features, progress=progress)
+    a = extract_features(archive_segments, features, progress=progress)
     ql, al = _labels(q, queries), _labels(a, archive)
     if not np.isin(ql, al).any():
         raise SeqaeError(f"{queries}: no query label occurs in {archive}")
-    archive_vectors = bundle.embed(a.features)
-
-    def model() -> np.ndarray:
-        return cosine_similarity(bundle.embed(q.features), archive_vectors)
 
     def within(vectors: np.ndarray) -> Callable[[], np.ndarray] | None:
         return (lambda: cosine_similarity(vectors, vectors)) if pairs else None
 
-    scores = [_score(f"model {bundle.model_id}", model, ql, al, within(archive_vectors))]
-    if rerank_k > 0:
-
-        def two_stage() -> np.ndarray:
-            return reranked_similarity(q.features, a.features, model(), rerank_k)
-
-        scores.append(_score(f"model + DTW re-rank of top {rerank_k}", two_stage, ql, al, None))
+    per_run: list[list[MethodScore]] = []
+    for bundle in bundles:
+        bundle.check_features(features)
+        per_run.append(_model_scores(bundle, q, a, ql, al, rerank_k, within))
+    ids = ", ".join(b.model_id for b in bundles)
+    names = [f"model {ids}"] + ([f"model + DTW re-rank of top {rerank_k}"] if rerank_k else [])
+    scores = [
+        mean_of(name, list(column))
+        for name, column in zip(names, zip(*per_run, strict=True), strict=True)
+    ]
     if baselines:
         archive_down = np.stack([downsample(f) for f in a.features])
 
@@ -132,3 +159,20 @@ def evaluate_qbe(
         scores.append(_score("DTW", dtw, ql, al, dtw_pairs))
     skipped = [reason for _, reason in q.skipped + a.skipped]
     return QbeReport(scores=scores, archive_size=len(al), skipped=skipped)
+
+
+def _model_scores(bundle, q: Extraction, a: Extraction, ql, al, rerank_k: int, within):
+    """The model's own row and, with ``rerank_k``, the two-stage search's."""
+    archive_vectors = bundle.embed(a.features)
+
+    def model() -> np.ndarray:
+        return cosine_similarity(bundle.embed(q.features), archive_vectors)
+
+    scores = [_score("model", model, ql, al, within(archive_vectors))]
+    if rerank_k > 0:
+
+        def two_stage() -> np.ndarray:
+            return reranked_similarity(q.features, a.features, model(), rerank_k)
+
+        scores.append(_score("two-stage", two_stage, ql, al, None))
+    return scores

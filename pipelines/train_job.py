@@ -114,7 +114,9 @@ def run_training(job: TrainJob, data: TrainingData, bars: bool = True):
     pairs, report = make_pairs(job.train, data.extraction, pretrain)
     _write_pairs(job.out / PAIRS_FILE, data.extraction, pairs)
     write_json_atomic(job.out / "pairs.json", report.to_dict())
-    logger.info("pairs: %s", report.to_dict())
+    logger.info(
+        "%d pairs (%s) covering %d segments", report.pairs, report.source, report.segments_paired
+    )
     if len(pairs) == 0:
         raise SeqaeError(f"{job.source}: no pairs of segments found; nothing to train on")
     state = pretrain.model.state_dict()

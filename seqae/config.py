@@ -105,8 +105,8 @@ PAIR_SOURCES = ("discover", "labels")
 class TrainConfig:
     """Objective, optimisation and data-loading settings for ``seqae train``."""
 
-    objective: str = "dae"  # ae | dae | cae | siamese (see seqae.training and pipelines.pairs)
-    epochs: int = 40
+    objective: str = "cae"  # ae | dae | cae | siamese (see seqae.training, pipelines.train_job)
+    epochs: int = 30  # of the final stage (after pretraining, for cae and siamese)
     batch_size: int = 32
     learning_rate: float = 4e-3
     weight_decay: float = 0.0

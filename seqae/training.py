@@ -144,6 +144,7 @@ def fit(
         warnings.filterwarnings("ignore", message=".*smaller than the logging interval.*")
         warnings.filterwarnings("ignore", message=".*exists and is not empty.*")
         warnings.filterwarnings("ignore", message=".*LeafSpec.*is deprecated.*")
+        warnings.filterwarnings("ignore", message=".*Total length of .* across ranks is zero.*")
         trainer.fit(
             module, datamodule=data, ckpt_path=str(last) if resume and last.is_file() else None
         )

@@ -23,7 +23,7 @@ def tiny_job(source: Path, out: Path, epochs: int = 3) -> TrainJob:
         out=out,
         features=features,
         model=ModelConfig(input_dim=features.dim, **TINY_MODEL),
-        train=TrainConfig(epochs=epochs, batch_size=8, seed=0),
+        train=TrainConfig(objective="dae", epochs=epochs, batch_size=8, seed=0),
     )
 
 

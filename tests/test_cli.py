@@ -13,6 +13,8 @@ runner = CliRunner()
 TINY = [
     "--epochs",
     "2",
+    "--pretrain-epochs",
+    "1",
     "--hidden",
     "16",
     "--layers",
@@ -83,12 +85,13 @@ def test_train_resumes(workspace, corpus):
     assert result.exit_code == 0, result.output
     metrics = json.loads((workspace / "run" / "metrics.json").read_text())
     assert metrics["epochs"] == 3  # continued from epoch 2, not from scratch
+    assert metrics["pairs"]["pairs"] > 0  # the default objective trains on discovered pairs
 
 
 def test_train_cae_with_discovered_pairs(corpus, tmp_path):
     out = tmp_path / "cae"
     args = ("train", corpus / "archive.csv", "--out", out, *TINY, "--objective", "cae")
-    result = run(*args, "--pretrain-epochs", "1", "--pair-keep", "0.5")
+    result = run(*args, "--pair-keep", "0.5")
     assert result.exit_code == 0, result.output
     report = json.loads((out / "pairs.json").read_text())
     assert report["source"] == "model" and report["pairs"] > 0 and "purity" in result.output
@@ -96,7 +99,7 @@ def test_train_cae_with_discovered_pairs(corpus, tmp_path):
     assert lines[0].startswith("path_a,start_a") and len(lines) == report["pairs"] + 1
     assert (out / "pretrain" / "model.pt").is_file() and (out / "model.pt").is_file()
     pretrained = (out / "pretrain" / "model.pt").stat().st_mtime_ns
-    result = run(*args, "--pretrain-epochs", "1", "--pair-keep", "0.5", "--epochs", "3")
+    result = run(*args, "--pair-keep", "0.5", "--epochs", "3")
     assert result.exit_code == 0, result.output
     assert (out / "pretrain" / "model.pt").stat().st_mtime_ns == pretrained  # reused on resume
 
@@ -105,7 +108,7 @@ def test_train_siamese_with_labels(corpus, tmp_path):
     out = tmp_path / "siamese"
     result = run(
         "train", corpus / "archive.csv", "--out", out, *TINY, "--objective", "siamese",
-        "--pairs", "labels", "--pretrain-epochs", "1",
+        "--pairs", "labels",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     report = json.loads((out / "pairs.json").read_text())
@@ -181,6 +184,16 @@ def test_eval_qbe_json(workspace, corpus):
     assert names[2:] == ["MFCC downsampled x10", "DTW"]
     for method in report["methods"]:
         assert 0.0 < method["map"] <= 1.0 and method["queries"] == 6
+
+
+def test_eval_over_seeds(workspace, corpus):
+    result = run(*_eval_qbe(workspace, corpus), "--seeds", "2", "--no-baselines", "--json")
+    assert result.exit_code == 0, result.output
+    model = json.loads(result.output[result.output.index("{") :])["methods"][0]
+    assert model["runs"] == 2 and set(model["std"]) >= {"map", "same_different_ap"}
+    assert (workspace / "run" / "seeds" / "seed-1" / "model.pt").is_file()
+    result = run(*_eval_qbe(workspace, corpus), "--seeds", "2", "--no-baselines")
+    assert result.exit_code == 0 and "±" in result.output  # the second time reuses seed-1
 
 
 def test_eval_table(workspace, corpus):

@@ -84,4 +84,4 @@ def test_paired_objectives_need_known_settings():
         TrainConfig(objective="vae")
     with pytest.raises(SeqaeError, match="pairs"):
         TrainConfig(pairs="oracle")
-    assert TrainConfig(objective="cae").paired and not TrainConfig().paired
+    assert TrainConfig(objective="cae").paired and not TrainConfig(objective="dae").paired

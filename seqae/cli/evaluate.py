@@ -26,6 +26,14 @@ def qbe(
     pairs: Annotated[
         bool, typer.Option(help="Also score same-different AP and EER over all archive pairs.")
     ] = True,
+    seeds: Annotated[
+        int,
+        typer.Option(
+            help="Also retrain RUN's recipe with the next seeds (in RUN/seeds/) and report "
+            "the model's mean and standard deviation over this many runs.",
+            min=1,
+        ),
+    ] = 1,
     json_output: Annotated[
         bool, typer.Option("--json", help="Print JSON instead of a table.")
     ] = False,
@@ -45,6 +53,7 @@ def qbe(
             progress=advance,
             rerank_k=rerank_k,
             pairs=pairs,
+            seeds=seeds,
         )
     report_skipped(report.skipped)
     if json_output:
@@ -64,17 +73,21 @@ def qbe(
     for column in ("method", "MAP", "MAP@R", "P@10", "s/query", "same-diff AP", "EER"):
         table.add_column(column, justify="left" if column == "method" else "right")
 
-    def shown(value: float | None) -> str:
-        return f"{value:.3f}" if value is not None else "-"
+    def shown(score, figure: str) -> str:
+        value = getattr(score, figure)
+        if value is None:
+            return "-"
+        spread = (score.std or {}).get(figure)
+        return f"{value:.3f} ± {spread:.3f}" if spread is not None else f"{value:.3f}"
 
     for score in report.scores:
         table.add_row(
             score.method,
-            f"{score.map:.3f}",
-            f"{score.map_at_r:.3f}",
-            f"{score.precision_at_10:.3f}",
+            shown(score, "map"),
+            shown(score, "map_at_r"),
+            shown(score, "precision_at_10"),
             f"{score.seconds_per_query:.4f}",
-            shown(score.same_different_ap),
-            shown(score.equal_error_rate),
+            shown(score, "same_different_ap"),
+            shown(score, "equal_error_rate"),
         )
     console.print(table)
