@@ -35,7 +35,7 @@ def make_corpus(args: argparse.Namespace) -> Path:
 
 
 def run_setting(
-    corpus: Path, run: Path, train_args: list[str], baselines: bool, rerank_k: int = 100
+    corpus: Path, run: Path, train_args: list[str], baselines: bool, rerank_k: int = 30
 ) -> dict:
     """Train with ``train_args``, embed the archive, evaluate; returns the timings and scores."""
     started = time.perf_counter()

@@ -1,7 +1,9 @@
 """Train one model setting on a synthesised corpus's archive side and score its cross-voice QbE MAP.
 
 Features are cached next to the corpus, so a sweep over settings extracts them once.
-Settings are ModelConfig and TrainConfig fields given as JSON; all others keep their defaults.
+Settings are ModelConfig and TrainConfig fields given as JSON; all others keep their defaults,
+except the objective, which is the single-stage denoising autoencoder (`dae`) unless the JSON
+says `"objective": "ae"` (the two-stage objectives are measured with bench/qbe.py).
 
     python bench/sweep.py demo/corpus '{"epochs": 30, "embedding_dim": 256, "frame_stack": 2}'
     python bench/sweep.py demo/corpus baselines
@@ -56,7 +58,9 @@ def main() -> None:
         print("downsampled", qbe_scores(down, ql, al))
         print("DTW", qbe_scores(dtw_similarity(queries.features, archive.features), ql, al))
         return
-    overrides = json.loads(setting)
+    overrides = {"objective": "dae", **json.loads(setting)}
+    if overrides["objective"] not in ("ae", "dae"):
+        sys.exit("bench/sweep.py measures ae and dae; use bench/qbe.py for cae and siamese")
     pick = lambda cls: {k: v for k, v in overrides.items() if k in {f.name for f in fields(cls)}}  # noqa: E731
     with tempfile.TemporaryDirectory() as out:
         started = time.perf_counter()

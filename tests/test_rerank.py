@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from index.frames import FrameStore, has_frames, pack_frames, save_frames
-from pipelines.rerank import fused_scores, rerank_rows, reranked_similarity
+from pipelines.rerank import fused_scores, pool_frames, rerank_rows, reranked_similarity
 from seqae.baselines import dtw_similarity
 
 
@@ -34,7 +34,7 @@ def test_weights_at_the_ends_give_either_stage_alone():
     sequences = _sequences()
     query, candidates = sequences[0], sequences[1:]
     first = np.array([0.9, 0.1, 0.5, 0.3])
-    dtw = dtw_similarity([query], candidates)[0]
+    dtw = dtw_similarity([pool_frames(query)], [pool_frames(c) for c in candidates])[0]
     assert (
         np.argsort(-fused_scores(query, candidates, first, 1.0)).tolist()
         == np.argsort(-first).tolist()
@@ -55,3 +55,10 @@ def test_rerank_only_reorders_the_top():
     full = reranked_similarity([query], sequences, similarity[None, :], depth=3, weight=0.0)
     ranking = np.argsort(-full[0]).tolist()
     assert ranking[0] == 2 and ranking[3:] == [3, 4]  # the rest keep the first stage's order
+
+
+def test_pooling_averages_runs_of_frames():
+    frames = np.arange(10, dtype=np.float32).reshape(5, 2)  # rows (0,1), (2,3), ... (8,9)
+    np.testing.assert_allclose(pool_frames(frames, 2), [[1, 2], [5, 6], [8, 9]])
+    assert pool_frames(frames[:1], 2).shape == (1, 2)
+    np.testing.assert_allclose(pool_frames(frames, 1), frames)

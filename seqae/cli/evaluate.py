@@ -22,7 +22,7 @@ def qbe(
     baselines: Annotated[bool, typer.Option(help="Also score the MFCC and DTW baselines.")] = True,
     rerank_k: Annotated[
         int, typer.Option(help="Also score DTW re-ranking of the model's top K (0: off).", min=0)
-    ] = 100,
+    ] = 30,
     pairs: Annotated[
         bool, typer.Option(help="Also score same-different AP and EER over all archive pairs.")
     ] = True,

@@ -23,7 +23,7 @@ def search(
     ] = "none",
     rerank_k: Annotated[
         int, typer.Option(help="Candidates the index proposes for re-ranking.", min=1)
-    ] = 100,
+    ] = 30,
     rerank_weight: Annotated[
         float, typer.Option(help="Share of the embedding's score in the fused score.")
     ] = 0.5,

@@ -183,8 +183,14 @@ def train(
             f"{report['segments_paired']} segments{purity} -> {out / 'pairs.csv'}"
         )
     loss = f"{result.best_val_loss:.4f}" if result.best_val_loss is not None else "n/a"
+    stages = (
+        f"pretrained for {settings.pretrain_epochs} epochs, then {settings.objective} on "
+        f"{result.train_segments} paired segments"
+        if settings.paired
+        else f"trained on {result.train_segments} segments"
+    )
     console.print(
-        f"trained on {result.train_segments} segments ({result.val_segments} validation, "
-        f"{len(data.skipped)} skipped) for {result.epochs} epochs in {result.seconds:.0f} s; "
-        f"best validation loss {loss}; model {result.model_id} -> {result.bundle}"
+        f"{stages} ({result.val_segments} validation, {len(data.skipped)} skipped) for "
+        f"{result.epochs} epochs; {result.seconds:.0f} s in all; best validation loss {loss}; "
+        f"model {result.model_id} -> {result.bundle}"
     )
