@@ -5,6 +5,8 @@ results go to OUT/objectives.json (finished settings are kept on a re-run) and a
 table is printed. Queries come from voices absent from the archive.
 
     python bench/objectives.py --corpus demo/corpus --epochs 15 --pretrain-epochs 15
+
+ae and dae train for epochs + pretrain-epochs, so every setting gets the same number of epochs.
 """
 
 from __future__ import annotations
@@ -39,12 +41,14 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     store = args.out / "objectives.json"
     results = json.loads(store.read_text()) if store.is_file() else {}
-    budget = ["--epochs", str(args.epochs), "--pretrain-epochs", str(args.pretrain_epochs)]
+    paired = ["--epochs", str(args.epochs), "--pretrain-epochs", str(args.pretrain_epochs)]
+    single = ["--epochs", str(args.epochs + args.pretrain_epochs)]  # the same number in all
     for encoder in args.encoders.split(","):
         for objective in args.objectives.split(","):
             name = f"{encoder} / {objective}"
             if name in results:
                 continue
+            budget = single if objective in ("ae", "dae") else paired
             train_args = ["--cell", encoder, *OBJECTIVES[objective], *budget]
             run = args.out / f"{encoder}-{objective.split(',')[0]}-{len(results)}"
             results[name] = run_setting(args.corpus, run, train_args, baselines=not results)
