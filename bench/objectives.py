@@ -36,7 +36,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--pretrain-epochs", type=int, default=15)
     parser.add_argument("--encoders", default=",".join(ENCODERS))
-    parser.add_argument("--objectives", default=",".join(OBJECTIVES))
+    parser.add_argument("--objectives", default=";".join(OBJECTIVES), help="separated by ;")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     store = args.out / "objectives.json"
@@ -44,7 +44,7 @@ def main() -> None:
     paired = ["--epochs", str(args.epochs), "--pretrain-epochs", str(args.pretrain_epochs)]
     single = ["--epochs", str(args.epochs + args.pretrain_epochs)]  # the same number in all
     for encoder in args.encoders.split(","):
-        for objective in args.objectives.split(","):
+        for objective in args.objectives.split(";"):
             name = f"{encoder} / {objective}"
             if name in results:
                 continue
