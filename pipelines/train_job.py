@@ -159,9 +159,15 @@ def make_pairs(train: TrainConfig, extraction: Extraction, bundle) -> tuple[np.n
         pairs = label_pairs(labels)
         return pairs, pair_report(pairs, len(pairs), 0.0, labels, "labels")
     frames = [frames_from_log_mel(m, bundle.features) for m in extraction.features]
+    embeddings = bundle.embed(frames)
+    if not np.isfinite(embeddings).all():
+        raise SeqaeError(
+            f"{bundle.path}: the pretrained model gives non-finite embeddings (training "
+            "diverged); lower --lr or --clip, or pick another --cell"
+        )
     return discover_pairs(
         frames,
-        bundle.embed(frames),
+        embeddings,
         neighbours=train.pair_neighbours,
         threshold=train.pair_threshold,
         keep=train.pair_keep,
