@@ -25,7 +25,8 @@ def offsets_path(directory: Path, name: str) -> Path:
     return directory / f"{name}-offsets.npy"
 
 
-def _save_atomic(path: Path, array: np.ndarray) -> None:
+def save_array_atomic(path: Path, array: np.ndarray) -> None:
+    """np.save through a temporary file and a rename, so readers never see half an array."""
     tmp = path.with_name(f".{path.name}.tmp")
     with open(tmp, "wb") as handle:
         np.save(handle, array)
@@ -50,8 +51,8 @@ def save_frames(directory: Path, name: str, frames: np.ndarray, offsets: np.ndar
         raise ValueError(
             f"{name}: offsets end at {offsets[-1:]} but there are {len(frames)} frames"
         )
-    _save_atomic(frames_path(directory, name), np.ascontiguousarray(frames, dtype=np.float16))
-    _save_atomic(offsets_path(directory, name), np.asarray(offsets, dtype=np.int64))
+    save_array_atomic(frames_path(directory, name), np.ascontiguousarray(frames, dtype=np.float16))
+    save_array_atomic(offsets_path(directory, name), np.asarray(offsets, dtype=np.int64))
 
 
 def has_frames(directory: Path, name: str) -> bool:

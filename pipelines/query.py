@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +12,7 @@ from index.frames import FrameStore, has_frames
 from pipelines.build_index import FRAMES_NAME, open_index_with_model
 from pipelines.extract import segment_features
 from pipelines.manifest import Segment
-from pipelines.rerank import DEFAULT_WEIGHT, rerank_rows
+from pipelines.rerank import DEFAULT_WEIGHT, fused_scores
 from seqae.errors import SeqaeError
 
 
@@ -47,15 +47,11 @@ def search_audio(
     frames = _open_frames(index_dir, len(index))
     results = []
     for query, candidates in zip(features, index.search(vectors, max(k, rerank_k)), strict=True):
-        similarity = np.full(len(index), -np.inf)
-        similarity[[h.id for h in candidates]] = [h.score for h in candidates]
-        by_id = {h.id: h for h in candidates}
-        order, scores = rerank_rows(query, similarity, frames, len(candidates), weight)
+        first_stage = np.array([h.score for h in candidates])
+        fused = fused_scores(query, [frames[h.id] for h in candidates], first_stage, weight)
+        order = np.argsort(-fused, kind="stable")[:k]
         results.append(
-            [
-                Hit(rank=r + 1, score=float(s), id=int(i), metadata=by_id[int(i)].metadata)
-                for r, (i, s) in enumerate(zip(order[:k], scores[:k], strict=True))
-            ]
+            [replace(candidates[i], rank=r + 1, score=float(fused[i])) for r, i in enumerate(order)]
         )
     return results
 

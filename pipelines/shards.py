@@ -24,7 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from index.frames import has_frames, pack_frames, save_frames
+from index.frames import FrameStore, has_frames, pack_frames, save_array_atomic, save_frames
 from seqae.errors import SeqaeError
 
 FORMAT_VERSION = 1
@@ -40,11 +40,15 @@ def metadata_file(directory: Path, shard: int) -> Path:
     return directory / f"metadata-{shard:05d}.parquet"
 
 
-def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    """Write JSON through a temporary file and a rename, so readers never see half a file."""
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write text through a temporary file and a rename, so readers never see half a file."""
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
+    tmp.write_text(text)
     os.replace(tmp, path)
+
+
+def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
+    write_text_atomic(path, json.dumps(data, indent=2, default=str) + "\n")
 
 
 def frames_name(shard: int) -> str:
@@ -66,11 +70,7 @@ def write_shard(
             raise ValueError(f"shard {shard}: {len(vectors)} vectors but {len(frames)} frame sets")
         dim = frames[0].shape[1] if frames else 0
         save_frames(directory, frames_name(shard), *pack_frames(frames, dim))
-    target = vectors_file(directory, shard)
-    tmp = target.with_name(f".{target.name}.tmp")
-    with open(tmp, "wb") as handle:
-        np.save(handle, np.ascontiguousarray(vectors, dtype=np.float32))
-    os.replace(tmp, target)
+    save_array_atomic(vectors_file(directory, shard), np.ascontiguousarray(vectors, np.float32))
     target = metadata_file(directory, shard)
     tmp = target.with_name(f".{target.name}.tmp")
     pq.write_table(metadata, tmp)
@@ -125,8 +125,6 @@ def read_embeddings(directory: Path) -> EmbeddingSet:
 
 def _read_frames(directory: Path, shards: list[int]) -> tuple[np.ndarray, np.ndarray]:
     """Every shard's frames joined into one packed pair, offsets shifted to match."""
-    from index.frames import FrameStore
-
     parts, offsets, total = [], [np.zeros(1, dtype=np.int64)], 0
     for shard in shards:
         if not has_frames(directory, frames_name(shard)):

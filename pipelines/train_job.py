@@ -14,7 +14,7 @@ import numpy as np
 from pipelines.discover import PairReport, discover_pairs, label_pairs, pair_report
 from pipelines.extract import Extraction, extract_features
 from pipelines.manifest import read_manifest
-from pipelines.shards import write_json_atomic
+from pipelines.shards import write_json_atomic, write_text_atomic
 from seqae.config import FeatureConfig, ModelConfig, TrainConfig
 from seqae.errors import SeqaeError
 
@@ -190,6 +190,4 @@ def _write_pairs(path: Path, extraction: Extraction, pairs: np.ndarray) -> None:
         for segment in (extraction.segments[a], extraction.segments[b]):
             row += [segment.path, segment.start, segment.end, segment.label]
         writer.writerow(row)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(buffer.getvalue())
-    tmp.replace(path)
+    write_text_atomic(path, buffer.getvalue())

@@ -67,9 +67,9 @@ def augment_log_mel(
     log_mel: np.ndarray, config: AugmentConfig, rng: np.random.Generator
 ) -> np.ndarray:
     """Apply one random draw of every active perturbation."""
-    out = log_mel
     if not config.spectral:
         return log_mel
+    out = log_mel
     if config.warp:
         out = warp_frequency(out, rng.uniform(1 - config.warp, 1 + config.warp))
     if config.tempo:
