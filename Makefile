@@ -1,20 +1,22 @@
-# Two entry points: `make demo` (install, then run the whole pipeline on synthesised speech)
-# and `make test` (install, then run the test suite). Both work on a fresh Debian machine.
+# Two entry points: `make demo` (install, then run the whole pipeline on synthesised speech,
+# then briefly the text path on the demo sentences) and `make test` (install, then run the
+# test suite). Both work on a fresh Debian machine.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 SEQAE := $(VENV)/bin/seqae
 DEMO ?= demo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := espeak-ng flite wamerican libsndfile1
+APT_PACKAGES := espeak-ng flite wamerican libsndfile1 bible-kjv bible-kjv-text
 
-.PHONY: demo test setup system-packages bench clean
+.PHONY: demo demo-text test setup system-packages bench clean
 
 system-packages:
 	@missing=""; \
 	command -v espeak-ng >/dev/null || missing="yes"; \
 	command -v flite >/dev/null || missing="yes"; \
 	[ -f /usr/share/dict/words ] || missing="yes"; \
+	command -v bible >/dev/null || missing="yes"; \
 	$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || missing="yes python3-venv"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages: $(APT_PACKAGES)"; \
@@ -42,6 +44,21 @@ demo: setup
 	$(SEQAE) search $(DEMO)/index "$$(sed -n 2p $(DEMO)/corpus/queries.csv | cut -d, -f1 | sed 's|^|$(DEMO)/corpus/|')" -k 5
 	$(SEQAE) search $(DEMO)/index "$$(sed -n 2p $(DEMO)/corpus/queries.csv | cut -d, -f1 | sed 's|^|$(DEMO)/corpus/|')" -k 5 --rerank dtw
 	$(SEQAE) eval qbe $(DEMO)/run --queries $(DEMO)/corpus/queries.csv --archive $(DEMO)/corpus/archive.csv
+	$(MAKE) demo-text
+
+# The text path, briefly: King James Bible sentences (Debian's bible-kjv), a sentence
+# autoencoder trained for DEMO_TEXT_MINUTES, then embed, index, search, reconstruct, evaluate.
+DEMO_TEXT_MINUTES ?= 5
+DEMO_SENTENCE := And God said unto Moses, Go down to the people.
+demo-text: setup
+	$(SEQAE) synth-text $(DEMO)/text --seed 0
+	$(SEQAE) train --modality text $(DEMO)/text/train.csv --out $(DEMO)/text-run --no-resume \
+		--epochs 100 --max-minutes $(DEMO_TEXT_MINUTES) --seed 0
+	$(SEQAE) embed $(DEMO)/text-run $(DEMO)/text/train.csv --out $(DEMO)/text-embeddings
+	$(SEQAE) index build $(DEMO)/text-embeddings --out $(DEMO)/text-index --overwrite
+	$(SEQAE) search $(DEMO)/text-index --text "$(DEMO_SENTENCE)" -k 5
+	$(SEQAE) reconstruct $(DEMO)/text-run "$(DEMO_SENTENCE)"
+	$(SEQAE) eval text $(DEMO)/text-run --corpus $(DEMO)/text/heldout.csv
 
 test: setup
 	$(VENV)/bin/pytest -q

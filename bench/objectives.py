@@ -58,19 +58,20 @@ def main() -> None:
     dtw = baselines["DTW"]["map"]
     print(f"archive {first['archive']} segments, {first['methods'][0]['queries']} queries\n")
     print(
-        "| encoder / objective | MAP | MAP / DTW's | same-diff AP | re-ranked MAP | "
-        "training s | embedding ms per segment |\n|---|---|---|---|---|---|---|"
+        "| encoder / objective | learning rate | MAP | MAP / DTW's | same-diff AP | re-ranked MAP "
+        "| training s | embedding ms per segment |\n|---|---|---|---|---|---|---|---|"
     )
     for name, result in results.items():
         model, reranked = result["methods"][0], result["methods"][1]
         print(
-            f"| {name} | {model['map']:.3f} | {model['map'] / dtw:.2f} | "
-            f"{model['same_different_ap']:.3f} | {reranked['map']:.3f} | "
-            f"{result['train_fit_s']:.0f} | {1000 * result['embed_s_per_segment']:.1f} |"
+            f"| {name} | {result['learning_rate']:g} | {model['map']:.3f} | "
+            f"{model['map'] / dtw:.2f} | {model['same_different_ap']:.3f} | "
+            f"{reranked['map']:.3f} | {result['train_fit_s']:.0f} | "
+            f"{1000 * result['embed_s_per_segment']:.1f} |"
         )
     for name, m in baselines.items():
-        print(f"| {name} | {m['map']:.3f} | {m['map'] / dtw:.2f} | {m['same_different_ap']:.3f} "
-              "| - | - | - |")  # fmt: skip
+        print(f"| {name} | - | {m['map']:.3f} | {m['map'] / dtw:.2f} | "
+              f"{m['same_different_ap']:.3f} | - | - | - |")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -60,7 +60,9 @@ def run_setting(
         )  # fmt: skip
     )
     metrics = json.loads((run / "metrics.json").read_text())
+    config = json.loads((run / "config.json").read_text())
     return {
+        "learning_rate": config["train"]["learning_rate"],
         "train_args": train_args,
         "train_command_s": train_seconds,
         "train_fit_s": metrics["seconds"],

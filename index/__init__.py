@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from index.factory import AUTO, DEFAULT_MEMORY, choose_factory, parse_memory
+from index.info import FORMAT_VERSION, IndexInfo, StoredIndexInfo
+from index.params import search_parameters
 from index.store import (
-    FORMAT_VERSION,
+    Addition,
     Hit,
-    IndexInfo,
     SearchIndex,
-    StoredIndexInfo,
     add_to_index_dir,
+    append_to_index_dir,
     create_index_dir,
     open_index_dir,
 )
@@ -22,18 +24,25 @@ from index.vectors import (
 )
 
 __all__ = [
+    "AUTO",
+    "DEFAULT_MEMORY",
     "FORMAT_VERSION",
+    "Addition",
     "Hit",
     "IndexInfo",
     "SearchIndex",
     "StoredIndexInfo",
     "add_to_index_dir",
     "add_vectors",
+    "append_to_index_dir",
     "build_flat_index",
+    "choose_factory",
     "create_index_dir",
     "load_index",
     "normalize",
     "open_index_dir",
+    "parse_memory",
     "save_index",
     "search_index",
+    "search_parameters",
 ]

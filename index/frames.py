@@ -6,12 +6,16 @@ bytes; DTW on cosine frame costs does not notice the rounding) and the row offse
     NAME.npy            float16 (sum T_i, D)
     NAME-offsets.npy    int64 (N + 1,): sequence i is frames[offsets[i]:offsets[i + 1]]
 
-Reading memory-maps the frames, so an index of any size opens at once.
+Reading memory-maps the frames, so an index of any size opens at once. A set can grow by
+parts, ``NAME.00001.npy`` and ``NAME.00001-offsets.npy`` and so on, each holding the rows that
+follow the previous part's; FrameStore reads the parts as one.
 """
 
 from __future__ import annotations
 
 import os
+from bisect import bisect_right
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -59,22 +63,88 @@ def has_frames(directory: Path, name: str) -> bool:
     return frames_path(directory, name).is_file() and offsets_path(directory, name).is_file()
 
 
+def part_name(name: str, part: int) -> str:
+    """Name of part ``part`` (1, 2, ...) of the set ``name`` (part 0 is ``name`` itself)."""
+    return f"{name}.{part:05d}" if part else name
+
+
+def part_names(directory: Path, name: str) -> list[str]:
+    """The set's parts that are complete, in order, stopping at the first missing one."""
+    names = []
+    while has_frames(directory, part_name(name, len(names))):
+        names.append(part_name(name, len(names)))
+    return names
+
+
+def copy_frames(sources: Sequence[tuple[Path, str]], directory: Path, name: str) -> int:
+    """Join stored sets into one new set ``name`` in ``directory``, a set at a time.
+
+    The frames stream into a memory-mapped file, so sets larger than memory can be joined;
+    returns the number of rows.
+    """
+    parts = [part for folder, source in sources for part in FrameStore(folder, source).parts()]
+    total = sum(len(frames) for frames, _ in parts)
+    dim = parts[0][0].shape[1] if parts else 0
+    target = frames_path(directory, name)
+    tmp = target.with_name(f".{target.name}.tmp")
+    out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float16, shape=(total, dim))
+    offsets, done = [np.zeros(1, dtype=np.int64)], 0
+    for frames, part_offsets in parts:
+        if frames.shape[1] != dim:
+            raise ValueError(f"frames of dim {frames.shape[1]} and {dim} cannot be joined")
+        for start in range(0, len(frames), 1 << 20):  # 1 Mi frames at a time
+            chunk = frames[start : start + (1 << 20)]
+            out[done + start : done + start + len(chunk)] = chunk
+        offsets.append(part_offsets[1:] + done)
+        done += len(frames)
+    out.flush()
+    del out
+    os.replace(tmp, target)
+    joined = np.concatenate(offsets)
+    save_array_atomic(offsets_path(directory, name), joined)
+    return len(joined) - 1
+
+
 class FrameStore:
-    """Read-only, memory-mapped access to stored sequences by row number."""
+    """Read-only, memory-mapped access to stored sequences by row number, over all parts."""
 
     def __init__(self, directory: Path, name: str) -> None:
-        self.frames = np.load(frames_path(directory, name), mmap_mode="r")
-        self.offsets = np.load(offsets_path(directory, name))
+        names = part_names(directory, name) or [name]  # a missing set fails to load here
+        self._frames = [np.load(frames_path(directory, n), mmap_mode="r") for n in names]
+        self._offsets = [np.load(offsets_path(directory, n)) for n in names]
+        self._starts = np.cumsum([0] + [len(o) - 1 for o in self._offsets])  # (parts + 1,)
+
+    @property
+    def frames(self) -> np.ndarray:
+        """The first part's frames (all of them when the set has one part)."""
+        return self._frames[0]
+
+    @property
+    def offsets(self) -> np.ndarray:
+        return self._offsets[0]
 
     def __len__(self) -> int:
-        return len(self.offsets) - 1
+        return int(self._starts[-1])
 
     def __getitem__(self, row: int) -> np.ndarray:
         """Sequence ``row`` as float32 (T, D)."""
         if not 0 <= row < len(self):
             raise IndexError(f"row {row} out of range for {len(self)} stored sequences")
-        return np.asarray(self.frames[self.offsets[row] : self.offsets[row + 1]], dtype=np.float32)
+        part = bisect_right(self._starts, row) - 1
+        offsets, local = self._offsets[part], row - self._starts[part]
+        frames = self._frames[part][offsets[local] : offsets[local + 1]]
+        return np.asarray(frames, dtype=np.float32)
+
+    def parts(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Each part's (frames, offsets), offsets counted from the part's first frame."""
+        return list(zip(self._frames, self._offsets, strict=True))
 
     def packed(self) -> tuple[np.ndarray, np.ndarray]:
         """All frames and offsets, for copying the store elsewhere."""
-        return np.asarray(self.frames), self.offsets
+        if len(self._frames) == 1:
+            return np.asarray(self._frames[0]), self._offsets[0]
+        shifts = np.cumsum([0] + [len(f) for f in self._frames[:-1]])
+        offsets = [self._offsets[0][:1]] + [
+            o[1:] + shift for o, shift in zip(self._offsets, shifts, strict=True)
+        ]
+        return np.concatenate(self._frames), np.concatenate(offsets)

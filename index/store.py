@@ -1,14 +1,15 @@
-"""An index directory: FAISS vectors, one parquet metadata row per vector, and index.json."""
+"""An index directory: FAISS vectors, one parquet metadata row per vector, and index.json.
+
+Row i of metadata.parquet describes vector id i. Writing a directory, first or after an
+``add``, builds a complete new one and swaps it in (index.atomic): a failure at any point
+leaves the previous index as it was.
+"""
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import shutil
-import tempfile
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, fields, replace
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -18,42 +19,19 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from index.vectors import add_vectors, build_flat_index, load_index, search_index
+from index.atomic import replace_dir
+from index.build import add_batches, new_trained_index, tune_index
+from index.info import INFO_FILE, IndexInfo, StoredIndexInfo, info_to_json, read_info
+from index.params import search_parameters, stored_vectors, stores_exact_vectors
+from index.recall import Tuning
+from index.vectors import load_index, search_index
 from seqae.errors import SeqaeError
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
-KIND = "seqae-index"
 INDEX_FILE = "index.faiss"
 METADATA_FILE = "metadata.parquet"
-INFO_FILE = "index.json"
-
-
-@dataclass(frozen=True)
-class IndexInfo:
-    """What made the vectors: the model, its feature settings and the inputs."""
-
-    model_id: str
-    model_path: str
-    dim: int
-    feature_config: dict[str, Any]
-    sources: Sequence[str] = ()
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "dim", int(self.dim))
-        object.__setattr__(self, "feature_config", dict(self.feature_config))
-        object.__setattr__(self, "sources", tuple(str(source) for source in self.sources))
-
-
-@dataclass(frozen=True, kw_only=True)
-class StoredIndexInfo(IndexInfo):
-    """IndexInfo as read back from index.json, with the vector count and creation time."""
-
-    count: int
-    created: str
-    metric: str = "cosine"
-    factory: str = "Flat"
+Writer = Callable[[Path], None]
 
 
 @dataclass(frozen=True)
@@ -88,15 +66,37 @@ class SearchIndex:
                 f"vectors come from model {model_id}"
             )
 
-    def search(self, queries: np.ndarray, k: int) -> list[list[Hit]]:
-        """Top-k hits per query row, best first, each carrying its metadata row."""
+    def parameters(
+        self, nprobe: int | None = None, ef_search: int | None = None
+    ) -> faiss.SearchParameters | None:
+        """Search parameters for one search: the given values, else the recorded defaults."""
+        try:
+            return search_parameters(
+                self.index, nprobe or self.info.nprobe, ef_search or self.info.ef_search
+            )
+        except ValueError as exc:
+            raise SeqaeError(f"index {self.path} ({self.info.factory}): {exc}") from None
+
+    def search(
+        self,
+        queries: np.ndarray,
+        k: int,
+        nprobe: int | None = None,
+        ef_search: int | None = None,
+    ) -> list[list[Hit]]:
+        """Top-k hits per query row, best first, each carrying its metadata row.
+
+        ``nprobe`` (IVF) and ``ef_search`` (HNSW) apply to this search only; by default the
+        values tuned when the index was written.
+        """
         queries = np.asarray(queries)
         if queries.ndim == 2 and queries.shape[1] != self.index.d:
             raise SeqaeError(
                 f"index {self.path} holds {self.index.d}-dim vectors, "
                 f"queries are {queries.shape[1]}-dim"
             )
-        scores, ids = search_index(self.index, queries, k)  # (nq, k), (nq, k)
+        params = self.parameters(nprobe, ef_search)
+        scores, ids = search_index(self.index, queries, k, params=params)  # (nq, k), (nq, k)
         # One metadata lookup for all queries; faiss pads with -1 when it finds fewer than k.
         rows = iter(self.metadata.take(pa.array(ids[ids >= 0])).to_pylist())
         hits: list[list[Hit]] = []
@@ -108,58 +108,27 @@ class SearchIndex:
         return hits
 
 
-def _info_to_json(info: StoredIndexInfo) -> dict[str, Any]:
-    values = asdict(info)
-    values["sources"] = list(info.sources)
-    return {"format_version": FORMAT_VERSION, "kind": KIND, **values}
+def write_index_dir(
+    out: Path,
+    index: faiss.Index,
+    metadata: pa.Table,
+    info: StoredIndexInfo,
+    extra: Writer | None = None,
+    keep_from: Path | None = None,
+) -> None:
+    """Write (or replace) ``out`` at once: index, metadata, info, and what ``extra`` adds.
 
+    ``keep_from``'s other files (model, frames, command records) are kept by hard links.
+    """
 
-def _read_info(path: Path) -> StoredIndexInfo:
-    info_path = path / INFO_FILE
-    if not info_path.is_file():
-        raise SeqaeError(f"{path}: not a seqae index directory (no {INFO_FILE})")
-    try:
-        raw = json.loads(info_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SeqaeError(f"{info_path}: cannot be read as JSON ({exc})") from exc
-    if not isinstance(raw, dict) or raw.get("kind") != KIND:
-        kind = raw.get("kind") if isinstance(raw, dict) else None
-        raise SeqaeError(f"{info_path}: kind is {kind!r}, expected {KIND!r}")
-    if raw.get("format_version") != FORMAT_VERSION:
-        raise SeqaeError(
-            f"{info_path}: format version {raw.get('format_version')!r} is not supported "
-            f"(this seqae reads version {FORMAT_VERSION})"
-        )
-    keys = {"model_id", "model_path", "dim", "feature_config", "sources", "count", "created"}
-    if missing := sorted(keys - raw.keys()):
-        raise SeqaeError(f"{info_path}: missing fields {', '.join(missing)}")
-    if raw.get("metric", "cosine") != "cosine":
-        raise SeqaeError(f"{info_path}: metric {raw['metric']!r} is not supported")
-    names = keys | ({"metric", "factory"} & raw.keys())
-    return StoredIndexInfo(**{name: raw[name] for name in names})
-
-
-def _write_dir(out: Path, index: faiss.Index, metadata: pa.Table, info: StoredIndexInfo) -> None:
-    """Write all files into a temp dir next to `out`, then swap it in for `out`."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    temp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
-    try:
+    def write(temp: Path) -> None:
+        if extra is not None:
+            extra(temp)
         faiss.write_index(index, str(temp / INDEX_FILE))
         pq.write_table(metadata, temp / METADATA_FILE)
-        text = json.dumps(_info_to_json(info), indent=2)
-        (temp / INFO_FILE).write_text(text + "\n", encoding="utf-8")
-        if out.exists():
-            # A directory cannot be atomically replaced by another non-empty one: move the old
-            # one aside first, so a reader sees either the old or the new index, never a mix.
-            old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".old"))
-            os.replace(out, old / out.name)
-            os.replace(temp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(temp, out)
-    except BaseException:
-        shutil.rmtree(temp, ignore_errors=True)
-        raise
+        (temp / INFO_FILE).write_text(info_to_json(info), encoding="utf-8")
+
+    replace_dir(out, write, keep_from, skip=(INDEX_FILE, METADATA_FILE, INFO_FILE))
 
 
 def _check_rows(vectors: np.ndarray, metadata: pa.Table, dim: int, where: Path) -> None:
@@ -171,34 +140,68 @@ def _check_rows(vectors: np.ndarray, metadata: pa.Table, dim: int, where: Path) 
         raise SeqaeError(f"{where}: {len(vectors)} vectors but {metadata.num_rows} metadata rows")
 
 
+def check_out_dir(out: Path, overwrite: bool) -> None:
+    """Refuse to write over a file, or over a non-empty directory unless asked to."""
+    if out.exists() and not out.is_dir():
+        raise SeqaeError(f"{out}: exists and is not a directory")
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise SeqaeError(f"{out}: directory is not empty (pass overwrite to replace it)")
+
+
+def stored_info(
+    info: IndexInfo, count: int, factory: str, tuning: Tuning | None, budget: int | None = None
+) -> StoredIndexInfo:
+    """``info`` with the count, creation time, factory and tuned search defaults."""
+    created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    base = {item.name: getattr(info, item.name) for item in fields(IndexInfo)}
+    tuned = {} if tuning is None else _tuning_fields(tuning)
+    return StoredIndexInfo(
+        **base, count=count, created=created, factory=factory, memory_budget=budget, **tuned
+    )
+
+
+def _tuning_fields(tuning: Tuning) -> dict[str, Any]:
+    return {"nprobe": tuning.nprobe, "ef_search": tuning.ef_search, "recall": tuning.recall}
+
+
 def create_index_dir(
-    out: Path, vectors: np.ndarray, metadata: pa.Table, info: IndexInfo, overwrite: bool = False
+    out: Path,
+    vectors: np.ndarray,
+    metadata: pa.Table,
+    info: IndexInfo,
+    overwrite: bool = False,
+    factory: str = "Flat",
+    seed: int = 0,
 ) -> Path:
     """Build a cosine index over `vectors` (row i = metadata row i) and write it to `out`."""
     out = Path(out)
     vectors = np.asarray(vectors)
     _check_rows(vectors, metadata, info.dim, out)
-    if out.exists() and not out.is_dir():
-        raise SeqaeError(f"{out}: exists and is not a directory")
-    if out.is_dir() and any(out.iterdir()) and not overwrite:
-        raise SeqaeError(f"{out}: directory is not empty (pass overwrite to replace it)")
-    created = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    base = {item.name: getattr(info, item.name) for item in fields(IndexInfo)}
-    stored = StoredIndexInfo(**base, count=len(vectors), created=created)
-    _write_dir(out, build_flat_index(vectors), metadata, stored)
-    logger.debug("wrote index of %d vectors to %s", len(vectors), out)
+    check_out_dir(out, overwrite)
+    index = new_trained_index(
+        factory, info.dim, len(vectors), lambda rows: vectors[rows], seed=seed
+    )
+    add_batches(index, [vectors])
+    tuning = tune_index(index, lambda: [vectors], seed=seed)
+    write_index_dir(out, index, metadata, stored_info(info, len(vectors), factory, tuning))
+    logger.debug("wrote %s index of %d vectors to %s", factory, len(vectors), out)
     return out
 
 
-def open_index_dir(path: Path) -> SearchIndex:
-    """Open an index directory, checking its format and that its three files agree."""
+def open_index_dir(path: Path, mmap: bool = True) -> SearchIndex:
+    """Open an index directory, checking its format and that its three files agree.
+
+    With ``mmap`` the vectors stay in the file, mapped into memory where FAISS can (see
+    index.vectors.load_index); such an index is for searching only.
+    """
     path = Path(path)
     if not path.is_dir():
         raise SeqaeError(f"{path}: no such index directory")
-    info = _read_info(path)
+    info = read_info(path)
     try:
-        index = load_index(path / INDEX_FILE)
-        metadata = pq.read_table(path / METADATA_FILE)
+        index = load_index(path / INDEX_FILE, mmap=mmap)
+        # One chunk: taking rows from a many-chunked table copies it first (7 ms at 1M rows).
+        metadata = pq.read_table(path / METADATA_FILE).combine_chunks()
     except (OSError, RuntimeError, pa.ArrowException) as exc:
         raise SeqaeError(f"{path}: cannot read index files ({exc})") from exc
     if not info.count == index.ntotal == metadata.num_rows:
@@ -211,18 +214,7 @@ def open_index_dir(path: Path) -> SearchIndex:
     return SearchIndex(path, index, metadata, info)
 
 
-def add_to_index_dir(
-    path: Path,
-    vectors: np.ndarray,
-    metadata: pa.Table,
-    model_id: str,
-    sources: Sequence[str] = (),
-) -> SearchIndex:
-    """Append vectors and their metadata rows to an index built by the same model."""
-    current = open_index_dir(path)
-    current.check_vectors(model_id)
-    vectors = np.asarray(vectors)
-    _check_rows(vectors, metadata, current.info.dim, current.path)
+def _append_metadata(current: SearchIndex, metadata: pa.Table) -> pa.Table:
     names = current.metadata.column_names
     try:
         if sorted(metadata.column_names) != sorted(names):
@@ -233,13 +225,66 @@ def add_to_index_dir(
             f"{current.path}: cannot append metadata with columns {metadata.column_names} "
             f"to an index with columns {names} ({exc})"
         ) from exc
-    add_vectors(current.index, vectors)
-    merged = pa.concat_tables([current.metadata, new_rows])
+    return pa.concat_tables([current.metadata, new_rows]).combine_chunks()
+
+
+@dataclass(frozen=True)
+class Addition:
+    """What to append to an index directory, besides the vectors."""
+
+    metadata: pa.Table
+    model_id: str
+    sources: Iterable[str] = ()
+    extra: Writer | None = None  # writes more files (frames, a command record) into the new dir
+    exact_vectors: Callable[[], Iterable[np.ndarray]] | None = None  # all vectors, for tuning
+    progress: Callable[[int], None] | None = None
+    seed: int = 0
+
+
+def add_to_index_dir(
+    path: Path,
+    vectors: np.ndarray,
+    metadata: pa.Table,
+    model_id: str,
+    sources: Iterable[str] = (),
+) -> SearchIndex:
+    """Append vectors and their metadata rows to an index built by the same model."""
+    return append_to_index_dir(path, vectors, Addition(metadata, model_id, tuple(sources)))
+
+
+def append_to_index_dir(
+    path: Path, vectors: np.ndarray | Iterable[np.ndarray], add: Addition
+) -> SearchIndex:
+    """Append vectors (an array, or batches in row order), then re-tune the search defaults.
+
+    The directory changes only once everything has succeeded: a failure midway (a bad batch,
+    a full disk, a killed process) leaves the index as it was.
+    """
+    current = open_index_dir(path, mmap=False)  # a mapped index cannot grow
+    current.check_vectors(add.model_id)
+    if isinstance(vectors, np.ndarray):
+        _check_rows(vectors, add.metadata, current.info.dim, current.path)
+        vectors = [vectors]
+    merged = _append_metadata(current, add.metadata)
+    added = add_batches(current.index, vectors, add.progress)
+    if added != add.metadata.num_rows:
+        raise SeqaeError(f"{current.path}: {added} vectors but {add.metadata.num_rows} rows")
+    tuning = _retune(current, add)
     info = replace(
         current.info,
         count=current.index.ntotal,
-        sources=(*current.info.sources, *(str(source) for source in sources)),
+        sources=(*current.info.sources, *(str(source) for source in add.sources)),
+        **({} if tuning is None else _tuning_fields(tuning)),
     )
-    _write_dir(current.path, current.index, merged, info)
-    logger.debug("added %d vectors to %s (now %d)", len(vectors), current.path, info.count)
+    write_index_dir(current.path, current.index, merged, info, add.extra, keep_from=current.path)
+    logger.debug("added %d vectors to %s (now %d)", added, current.path, info.count)
     return SearchIndex(current.path, current.index, merged, info)
+
+
+def _retune(current: SearchIndex, add: Addition) -> Tuning | None:
+    if stores_exact_vectors(current.index):
+        return tune_index(current.index, lambda: stored_vectors(current.index), add.seed)
+    if add.exact_vectors is not None:
+        return tune_index(current.index, add.exact_vectors, add.seed)
+    logger.warning("%s: kept the search defaults (no exact vectors to tune on)", current.path)
+    return None

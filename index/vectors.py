@@ -57,8 +57,16 @@ def add_vectors(index: faiss.Index, vectors: np.ndarray) -> None:
         index.add(normalize(array))
 
 
-def search_index(index: faiss.Index, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Top-k cosine scores (nq, k) float32 and ids (nq, k) int64; k is clamped to ntotal."""
+def search_index(
+    index: faiss.Index,
+    queries: np.ndarray,
+    k: int,
+    params: faiss.SearchParameters | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Top-k cosine scores (nq, k) float32 and ids (nq, k) int64; k is clamped to ntotal.
+
+    ``params`` (see index.params.search_parameters) apply to this search only.
+    """
     array = _check_matrix(queries, "queries")
     _check_dim(index, array, "queries")
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
@@ -66,7 +74,7 @@ def search_index(index: faiss.Index, queries: np.ndarray, k: int) -> tuple[np.nd
     if index.ntotal == 0:
         raise ValueError("cannot search an empty index (it holds no vectors)")
     k = min(int(k), index.ntotal)
-    scores, ids = index.search(normalize(array), k)
+    scores, ids = index.search(normalize(array), k, params=params)
     return scores.astype(np.float32, copy=False), ids.astype(np.int64, copy=False)
 
 
@@ -83,9 +91,20 @@ def save_index(index: faiss.Index, path: str | os.PathLike[str]) -> None:
         raise
 
 
-def load_index(path: str | os.PathLike[str]) -> faiss.Index:
-    """Read an index written by `save_index`."""
+def load_index(path: str | os.PathLike[str], mmap: bool = False) -> faiss.Index:
+    """Read an index written by `save_index`; with ``mmap``, map its vectors from the file.
+
+    FAISS maps the codes of flat storage (Flat, HNSW) with IO_FLAG_MMAP_IFC and the inverted
+    lists of IVF indexes with IO_FLAG_MMAP; other indexes are read into memory. A mapped index
+    is read-only: never add to it.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no index file at {path}")
+    if mmap:
+        for flags in (faiss.IO_FLAG_MMAP_IFC, faiss.IO_FLAG_MMAP | faiss.IO_FLAG_ONDISK_SAME_DIR):
+            try:
+                return faiss.read_index(str(path), flags)
+            except RuntimeError:
+                continue  # this FAISS cannot map that structure: try the next way
     return faiss.read_index(str(path))

@@ -14,10 +14,9 @@ import pyarrow as pa
 from pipelines.extract import Extraction, extract_features
 from pipelines.manifest import Segment, metadata_columns, read_manifest
 from pipelines.shards import (
-    FORMAT_VERSION,
     INFO_FILE,
-    KIND,
-    read_info,
+    existing_info,
+    new_info,
     shard_is_complete,
     write_json_atomic,
     write_shard,
@@ -61,36 +60,17 @@ def _prepare(
     out: Path, bundle: ModelBundle, source: Path, count: int, shard_size: int, frames: bool
 ) -> dict:
     """Start a new embedding directory, or check that an existing one belongs to this job."""
-    if (out / INFO_FILE).is_file():
-        info = read_info(out)
-        if info["model_id"] != bundle.model_id:
-            raise SeqaeError(
-                f"{out}: holds embeddings of model {info['model_id']}, not "
-                f"{bundle.model_id}; choose another --out"
-            )
-        same_input = info["source"] == str(source.resolve()) and info["segments"] == count
-        if info["shard_size"] != shard_size or not same_input:
-            raise SeqaeError(
-                f"{out}: made from a different manifest or shard size; choose another --out"
-            )
-        return info
-    out.mkdir(parents=True, exist_ok=True)
-    return {
-        "format_version": FORMAT_VERSION,
-        "kind": KIND,
-        "model_id": bundle.model_id,
-        "model_path": str(bundle.path.resolve()),
-        "feature_config": bundle.features.to_dict(),
-        "dim": bundle.embedding_dim,
-        "source": str(source.resolve()),
-        "segments": count,
-        "shard_size": shard_size,
-        "frames": frames,
-        "shards": [],
-        "skipped": {},
-        "count": 0,
-        "complete": False,
-    }
+    info = existing_info(out, bundle.model_id)
+    if info is None:
+        features = bundle.features.to_dict()
+        return new_info(out, bundle, features, source, segments=count, shard_size=shard_size,
+                        frames=frames)  # fmt: skip
+    same_input = info["source"] == str(source.resolve()) and info["segments"] == count
+    if info["shard_size"] != shard_size or not same_input:
+        raise SeqaeError(
+            f"{out}: made from a different manifest or shard size; choose another --out"
+        )
+    return info
 
 
 def embed_archive(

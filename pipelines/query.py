@@ -15,6 +15,8 @@ from pipelines.manifest import Segment
 from pipelines.rerank import DEFAULT_WEIGHT, fused_scores
 from seqae.errors import SeqaeError
 
+MERGE_DEPTH = 20  # candidates searched per hit asked for, so that merging still leaves k
+
 
 @dataclass(frozen=True)
 class Query:
@@ -42,11 +44,13 @@ def search_audio(
         segment_features(Segment(q.path, q.start, q.end), bundle.features)[0] for q in queries
     ]
     vectors = bundle.embed(features)
+    depth = min(len(index), max(k, rerank_k) * MERGE_DEPTH)  # room for overlapping windows
     if rerank_k <= 0:
-        return index.search(vectors, k)
+        return [merge_overlaps(hits, k) for hits in index.search(vectors, depth)]
     frames = _open_frames(index_dir, len(index))
     results = []
-    for query, candidates in zip(features, index.search(vectors, max(k, rerank_k)), strict=True):
+    for query, proposed in zip(features, index.search(vectors, depth), strict=True):
+        candidates = merge_overlaps(proposed, rerank_k)
         first_stage = np.array([h.score for h in candidates])
         fused = fused_scores(query, [frames[h.id] for h in candidates], first_stage, weight)
         order = np.argsort(-fused, kind="stable")[:k]
@@ -54,6 +58,25 @@ def search_audio(
             [replace(candidates[i], rank=r + 1, score=float(fused[i])) for r, i in enumerate(order)]
         )
     return results
+
+
+def merge_overlaps(hits: list[Hit], k: int) -> list[Hit]:
+    """Non-maximum suppression: of hits that overlap in time in one file, only the best-scored
+    stays (dense windows over a long recording hit one spoken term many times); re-ranked.
+
+    Segments cut from a manifest or by voice activity do not overlap and all stay.
+    """
+    kept: list[Hit] = []
+    spans: dict[str, list[tuple[float, float]]] = {}  # kept spans per file
+    for hit in sorted(hits, key=lambda h: -h.score):
+        start, end = hit.metadata.get("start") or 0.0, hit.metadata.get("end") or 0.0
+        taken = spans.setdefault(str(hit.metadata.get("path")), [])
+        if not any(min(end, e) > max(start, s) for s, e in taken):
+            taken.append((start, end))
+            kept.append(hit)
+            if len(kept) == k:
+                break
+    return [replace(hit, rank=rank) for rank, hit in enumerate(kept, start=1)]
 
 
 def _open_frames(index_dir: Path, count: int) -> FrameStore:

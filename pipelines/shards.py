@@ -105,6 +105,41 @@ def read_info(directory: Path) -> dict[str, Any]:
     return info
 
 
+def existing_info(directory: Path, model_id: str) -> dict[str, Any] | None:
+    """The info of an embedding directory already made by model ``model_id`` (None if the
+    directory holds none yet); a one-line error if another model made it."""
+    if not (directory / INFO_FILE).is_file():
+        return None
+    info = read_info(directory)
+    if info["model_id"] != model_id:
+        raise SeqaeError(
+            f"{directory}: holds embeddings of model {info['model_id']}, not {model_id}; "
+            "choose another --out"
+        )
+    return info
+
+
+def new_info(
+    directory: Path, bundle: Any, feature_config: dict, source: Path, **fields: Any
+) -> dict[str, Any]:
+    """Create ``directory`` and return the info of an empty embedding directory."""
+    directory.mkdir(parents=True, exist_ok=True)
+    return {
+        "format_version": FORMAT_VERSION,
+        "kind": KIND,
+        "model_id": bundle.model_id,
+        "model_path": str(bundle.path.resolve()),
+        "feature_config": feature_config,
+        "dim": bundle.embedding_dim,
+        "source": str(source.resolve()),
+        "shards": [],
+        "skipped": {},
+        "count": 0,
+        "complete": False,
+        **fields,
+    }
+
+
 def read_embeddings(directory: Path) -> EmbeddingSet:
     """Load every shard of an embedding directory, in shard order."""
     info = read_info(directory)

@@ -96,6 +96,10 @@ def load_bundle(run: str | Path) -> ModelBundle:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:
         raise SeqaeError(f"{path}: not a readable seqae model ({error})") from None
+    if isinstance(payload, dict) and payload.get("kind") == "seqae-text-model":
+        from seqae.text.bundle import text_bundle_from_payload  # a sentence autoencoder
+
+        return text_bundle_from_payload(payload, path)  # type: ignore[return-value]
     if not isinstance(payload, dict) or payload.get("kind") != "seqae-model":
         raise SeqaeError(f"{path}: not a seqae model file")
     if payload.get("format_version") != FORMAT_VERSION:

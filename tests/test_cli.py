@@ -123,6 +123,19 @@ def test_label_pairs_need_labels(corpus, tmp_path):
     assert result.exit_code == 2 and "needs a 'label' column" in result.output
 
 
+def test_learning_rate_defaults_to_the_encoders_own(corpus, tmp_path):
+    from seqae.models import default_learning_rate
+
+    assert default_learning_rate("rnn") < default_learning_rate("gru")
+    for cell, given in (("rnn", []), ("rnn", ["--lr", "0.01"])):
+        out = tmp_path / f"{cell}-{len(given)}"
+        args = ("train", corpus / "archive.csv", "--out", out, *TINY, "--objective", "ae")
+        result = run(*args, "--epochs", "1", "--cell", cell, *given)
+        assert result.exit_code == 0, result.output
+        rate = json.loads((out / "config.json").read_text())["train"]["learning_rate"]
+        assert rate == (0.01 if given else default_learning_rate(cell))
+
+
 def test_search_table_and_json(workspace, corpus):
     query = corpus / "segments" / sorted(p.name for p in (corpus / "segments").iterdir())[0]
     result = run("search", workspace / "idx", query, "-k", "3")

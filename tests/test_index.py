@@ -122,7 +122,7 @@ def test_save_load_roundtrip_gives_identical_results(tmp_path: Path) -> None:
 
 def test_index_dir_roundtrip_maps_metadata_to_hits(index_dir: Path) -> None:
     info = json.loads((index_dir / "index.json").read_text())
-    assert info["kind"] == "seqae-index" and info["format_version"] == 1
+    assert info["kind"] == "seqae-index" and info["format_version"] == 2
     assert (info["count"], info["dim"], info["metric"], info["factory"]) == (
         30,
         DIM,

@@ -6,20 +6,26 @@ import typer
 
 from seqae.cli import evaluate, index
 from seqae.cli.embed import embed
+from seqae.cli.ingest import ingest
 from seqae.cli.search import search
 from seqae.cli.synth import synth
+from seqae.cli.text import reconstruct, synth_text
 from seqae.cli.train import train
 
 app = typer.Typer(
     name="seqae",
-    help="RNN sequence autoencoders for speech: train, embed, index and search by example.",
+    help="RNN sequence autoencoders for speech and sentences: train, embed, index and search "
+    "by example.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
 app.command()(synth)
+app.command("synth-text")(synth_text)
 app.command()(train)
 app.command()(embed)
+app.command()(ingest)
 app.add_typer(index.app, name="index")
 app.command()(search)
 app.add_typer(evaluate.app, name="eval")
+app.command()(reconstruct)

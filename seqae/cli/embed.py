@@ -19,17 +19,33 @@ from seqae.cli.common import (
 @cli_command
 def embed(
     run: Annotated[Path, typer.Argument(help="Run directory of 'seqae train' (or a model.pt).")],
-    manifest: Annotated[Path, typer.Argument(help="Manifest CSV or folder of audio files.")],
+    manifest: Annotated[
+        Path,
+        typer.Argument(help="Manifest CSV or folder of audio files; for a text model, a corpus."),
+    ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Embedding directory to write.")],
     shard_size: Annotated[int, typer.Option(help="Segments per shard.", min=1)] = 10000,
     batch_size: Annotated[int, typer.Option(help="Segments per inference batch.", min=1)] = 64,
     store_frames: Annotated[
         bool, typer.Option(help="Keep feature frames (float16) for 'search --rerank dtw'.")
     ] = True,
+    text_column: Annotated[
+        str, typer.Option(help="Text models: CSV column / JSONL field of the text.")
+    ] = "text",
 ) -> None:
-    """Embed MANIFEST's segments with the model in RUN (finished shards are kept on re-runs)."""
+    """Embed MANIFEST's segments (or a text model's sentences) with the model in RUN (finished
+    shards are kept on re-runs)."""
     from pipelines.embed import embed_archive
     from pipelines.manifest import read_manifest
+    from seqae.text.bundle import model_modality
+
+    if model_modality(run) == "text":
+        from seqae.cli.text import embed_text
+
+        return embed_text(run, manifest, out, shard_size, batch_size, text_column)
+    from seqae.cli.text import refuse_text_input
+
+    refuse_text_input(run, manifest)
 
     total = len(read_manifest(manifest))
     with progress_bar("embedding", total) as advance:

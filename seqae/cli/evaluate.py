@@ -9,8 +9,12 @@ from typing import Annotated
 import typer
 
 from seqae.cli.common import cli_command, console, progress_bar, report_skipped
+from seqae.cli.std import eval_std
+from seqae.cli.text import eval_text
 
 app = typer.Typer(help="Evaluate models.", no_args_is_help=True)
+app.command("text")(eval_text)
+app.command("std")(eval_std)
 
 
 @app.command("qbe")

@@ -13,7 +13,12 @@ from seqae.cli.common import cli_command, console, print_json_lines
 @cli_command
 def search(
     index: Annotated[Path, typer.Argument(help="Index directory of 'seqae index build'.")],
-    query: Annotated[Path, typer.Argument(help="Audio clip of the term to look for.")],
+    query: Annotated[
+        Path | None, typer.Argument(help="Audio clip of the term to look for.")
+    ] = None,
+    text: Annotated[
+        str | None, typer.Option(help="Text index: an example sentence to look for.")
+    ] = None,
     start: Annotated[float | None, typer.Option(help="Query span start, seconds.")] = None,
     end: Annotated[float | None, typer.Option(help="Query span end, seconds.")] = None,
     k: Annotated[int, typer.Option("-k", "--top", help="Number of hits.", min=1)] = 10,
@@ -28,9 +33,21 @@ def search(
         float, typer.Option(help="Share of the embedding's score in the fused score.")
     ] = 0.5,
 ) -> None:
-    """Find the segments of INDEX that sound most like QUERY."""
+    """Find the segments of INDEX that sound most like QUERY (or, with --text, the
+    sentences of a text index nearest to an example sentence)."""
     from pipelines.query import Query, search_audio
+    from seqae.cli.text import search_text
     from seqae.errors import InputError
+    from seqae.text.bundle import model_modality
+
+    if (query is None) == (text is None):
+        raise InputError("give either an audio QUERY or --text 'a sentence', not both or neither")
+    bundle = index / "model.pt"
+    text_index = bundle.is_file() and model_modality(bundle) == "text"
+    if text is not None or text_index:
+        if query is not None:
+            raise InputError(f"{index}: indexes sentences; search it with --text 'a sentence'")
+        return search_text(index, text, k, json_lines)
 
     if rerank not in ("dtw", "none"):
         raise InputError(f"--rerank must be 'dtw' or 'none', not {rerank!r}")

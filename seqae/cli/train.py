@@ -16,12 +16,27 @@ from seqae.cli.common import (
 )
 from seqae.config import ModelConfig as M
 from seqae.config import TrainConfig as T
+from seqae.text.config import TextModelConfig as TM
+from seqae.text.config import TextTrainConfig as TT
+from seqae.text.config import TokenizerConfig as TK
+
+TEXT = "Sentence autoencoders (--modality text)"
 
 
 @cli_command
 def train(
-    manifest: Annotated[Path, typer.Argument(help="Manifest CSV or folder of audio files.")],
+    ctx: typer.Context,
+    manifest: Annotated[
+        Path,
+        typer.Argument(
+            help="Manifest CSV or folder of audio files; with --modality text, a text file "
+            "(one sentence per line), a folder of them, or a CSV/JSONL with a text column."
+        ),
+    ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Run directory to write.")],
+    modality: Annotated[
+        str, typer.Option(help="audio (speech segments) or text (sentences).")
+    ] = "audio",
     epochs: Annotated[int, typer.Option(help="Maximum number of epochs.", min=1)] = T.epochs,
     cell: Annotated[
         str,
@@ -66,8 +81,14 @@ def train(
     features: Annotated[str, typer.Option(help="Frame features: mfcc or logmel.")] = "mfcc",
     batch_size: Annotated[int, typer.Option(help="Segments per batch.", min=1)] = T.batch_size,
     lr: Annotated[
-        float, typer.Option(help="Peak learning rate (AdamW, cosine decay).")
-    ] = T.learning_rate,
+        float | None,
+        typer.Option(
+            help="Peak learning rate (AdamW, cosine decay); default: the encoder's own "
+            "(0.004 for gru, lstm and pyramidal, lower for the plain and clockwork RNNs).",
+            min=0.0,
+            show_default=False,
+        ),
+    ] = None,
     clip: Annotated[float, typer.Option(help="Gradient norm clipping.")] = T.gradient_clip,
     val_fraction: Annotated[
         float, typer.Option(help="Share held out for validation.")
@@ -114,14 +135,70 @@ def train(
     ] = T.augment_dim_mask,
     seed: Annotated[int, typer.Option(help="Random seed.")] = T.seed,
     resume: Annotated[bool, typer.Option(help="Continue from RUN/checkpoints/last.ckpt.")] = True,
+    tokens: Annotated[
+        str, typer.Option(help="char, word or bpe (sentencepiece).", rich_help_panel=TEXT)
+    ] = TK.kind,
+    vocab_size: Annotated[
+        int, typer.Option(help="Largest vocabulary.", min=8, rich_help_panel=TEXT)
+    ] = TK.vocab_size,
+    min_count: Annotated[
+        int, typer.Option(help="char, word: rarer tokens are unknown.", rich_help_panel=TEXT)
+    ] = TK.min_count,
+    lowercase: Annotated[bool, typer.Option(help="Lowercase text.", rich_help_panel=TEXT)] = False,
+    text_column: Annotated[
+        str, typer.Option(help="CSV column / JSONL field of the text.", rich_help_panel=TEXT)
+    ] = "text",
+    max_words: Annotated[
+        int, typer.Option(help="Longer lines are split.", min=1, rich_help_panel=TEXT)
+    ] = 60,
+    token_dim: Annotated[
+        int, typer.Option(help="Token embedding size.", min=1, rich_help_panel=TEXT)
+    ] = TM.token_dim,
+    word_dropout: Annotated[
+        float, typer.Option(help="Decoder inputs replaced by <unk>.", rich_help_panel=TEXT)
+    ] = TM.word_dropout,
+    variational: Annotated[
+        bool, typer.Option(help="Variational bottleneck (KL term).", rich_help_panel=TEXT)
+    ] = TM.variational,
+    kl_anneal_steps: Annotated[
+        int, typer.Option(help="Steps of KL weight 0 -> 1.", min=0, rich_help_panel=TEXT)
+    ] = TT.kl_anneal_steps,
+    noise_drop: Annotated[
+        float, typer.Option(help="Denoising: input tokens dropped.", rich_help_panel=TEXT)
+    ] = TT.noise_drop,
+    noise_swap: Annotated[
+        float, typer.Option(help="Denoising: neighbours swapped.", rich_help_panel=TEXT)
+    ] = TT.noise_swap,
+    max_tokens: Annotated[
+        int, typer.Option(help="Training cuts sentences to this.", min=1, rich_help_panel=TEXT)
+    ] = TT.max_tokens,
+    max_minutes: Annotated[
+        float, typer.Option(help="Stop training after this (0: off).", rich_help_panel=TEXT)
+    ] = TT.max_minutes,
+    threads: Annotated[
+        int, typer.Option(help="CPU threads (0: torch's choice).", min=0, rich_help_panel=TEXT)
+    ] = TT.threads,
+    softmax: Annotated[
+        str, typer.Option(help="full, or adaptive (cheaper).", rich_help_panel=TEXT)
+    ] = TM.softmax,
 ) -> None:
     """Train a sequence autoencoder on the segments of MANIFEST (labels used only by
-    --pairs labels)."""
+    --pairs labels), or with --modality text a sentence autoencoder on a text corpus (the
+    shared model and training options then default to the text model's own settings)."""
     import json
+
+    from seqae.cli.text import check_modality_options, train_text
+
+    sources = {name: ctx.get_parameter_source(name) for name in ctx.params}
+    given = {name for name, source in sources.items() if source and source.name != "DEFAULT"}
+    if modality == "text":
+        return train_text(ctx.params, given)
+    check_modality_options(modality, given)
 
     from pipelines.manifest import read_manifest
     from pipelines.train_job import TrainJob, load_training_data, run_training
     from seqae.config import FeatureConfig, ModelConfig, TrainConfig
+    from seqae.models import default_learning_rate
 
     feature_config = FeatureConfig(kind=features)
     model = ModelConfig(
@@ -154,7 +231,7 @@ def train(
         augment_dim_mask=dim_mask,
         epochs=epochs,
         batch_size=batch_size,
-        learning_rate=lr,
+        learning_rate=lr if lr is not None else default_learning_rate(cell),
         gradient_clip=clip,
         val_fraction=val_fraction,
         patience=patience,

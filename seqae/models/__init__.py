@@ -5,11 +5,17 @@ from seqae.models import encoders as _encoders  # noqa: F401
 from seqae.models import pyramidal as _pyramidal  # noqa: F401
 from seqae.models.autoencoder import SequenceAutoencoder, masked_mse, reverse_padded
 from seqae.models.contrastive import triplet_loss
-from seqae.models.registry import build_encoder, encoder_names, register_encoder
+from seqae.models.registry import (
+    build_encoder,
+    default_learning_rate,
+    encoder_names,
+    register_encoder,
+)
 
 __all__ = [
     "SequenceAutoencoder",
     "build_encoder",
+    "default_learning_rate",
     "encoder_names",
     "masked_mse",
     "register_encoder",

@@ -91,7 +91,7 @@ class ClockworkLayer(nn.Module):
         return torch.cat([states, back_states], dim=-1), torch.cat([final, back_final], dim=-1)
 
 
-@register_encoder("clockwork")
+@register_encoder("clockwork", learning_rate=1e-3)  # tanh units, as the plain RNN
 class ClockworkEncoder(nn.Module):
     """Stacked clockwork layers; each reads all the states of the layer below.
 

@@ -9,14 +9,23 @@ from torch import nn
 from seqae.config import ModelConfig
 from seqae.errors import SeqaeError
 
+DEFAULT_LEARNING_RATE = 4e-3
+
 _ENCODERS: dict[str, Callable[[ModelConfig], nn.Module]] = {}
+_LEARNING_RATES: dict[str, float] = {}
 
 
-def register_encoder(name: str) -> Callable:
-    """Class decorator: make an encoder buildable as ``--cell name``."""
+def register_encoder(name: str, learning_rate: float = DEFAULT_LEARNING_RATE) -> Callable:
+    """Class decorator: make an encoder buildable as ``--cell name``.
+
+    ``learning_rate`` is the peak rate ``seqae train`` uses with this encoder unless told
+    otherwise: cells differ in how large a step they stand (a ReLU recurrence diverges where a
+    GRU learns fastest).
+    """
 
     def wrap(builder: Callable[[ModelConfig], nn.Module]) -> Callable[[ModelConfig], nn.Module]:
         _ENCODERS[name] = builder
+        _LEARNING_RATES[name] = learning_rate
         return builder
 
     return wrap
@@ -27,10 +36,18 @@ def encoder_names() -> list[str]:
     return sorted(_ENCODERS)
 
 
+def _check_name(cell: str) -> None:
+    if cell not in _ENCODERS:
+        raise SeqaeError(f"unknown cell {cell!r}; choose one of {', '.join(encoder_names())}")
+
+
+def default_learning_rate(cell: str) -> float:
+    """The peak learning rate registered for ``cell``."""
+    _check_name(cell)
+    return _LEARNING_RATES[cell]
+
+
 def build_encoder(config: ModelConfig) -> nn.Module:
     """Build the encoder that ``config.cell`` names."""
-    if config.cell not in _ENCODERS:
-        raise SeqaeError(
-            f"unknown cell {config.cell!r}; choose one of {', '.join(encoder_names())}"
-        )
+    _check_name(config.cell)
     return _ENCODERS[config.cell](config)

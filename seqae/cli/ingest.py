@@ -1,0 +1,91 @@
+"""``seqae ingest``: embed a folder of long recordings, segmenting them on the way."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from seqae.cli.common import cli_command, console, err_console, report_skipped, write_command_record
+
+
+@cli_command
+def ingest(
+    audio_dir: Annotated[Path, typer.Argument(help="Folder of recordings (searched recursively).")],
+    model: Annotated[Path, typer.Option("--model", "-m", help="Run directory of 'seqae train'.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Embedding directory to write.")],
+    segment: Annotated[
+        str, typer.Option(help="vad (speech regions) or windows (dense, several lengths).")
+    ] = "vad",
+    vad: Annotated[str, typer.Option(help="vad: webrtc, silero or energy.")] = "webrtc",
+    windows: Annotated[
+        str, typer.Option(help="windows: lengths in seconds, comma-separated.")
+    ] = "0.4,0.6,0.8",
+    hop: Annotated[float, typer.Option(help="windows: seconds between starts.", min=0.01)] = 0.1,
+    workers: Annotated[int, typer.Option(help="Files processed in parallel.", min=1)] = 1,
+    batch_size: Annotated[int, typer.Option(help="Segments per inference batch.", min=1)] = 128,
+    store_frames: Annotated[
+        bool, typer.Option(help="Keep feature frames (float16) for 'search --rerank dtw'.")
+    ] = True,
+) -> None:
+    """Cut every recording under AUDIO_DIR into segments and embed them into OUT (re-runs add
+    only new files; an interrupted run continues where it stopped)."""
+    from pipelines.ingest import IngestSettings, ingest
+    from pipelines.longform import SegmentSettings
+    from seqae.errors import SeqaeError
+
+    try:
+        durations = tuple(float(w) for w in windows.split(",") if w.strip())
+    except ValueError:
+        raise SeqaeError(f"--windows: not a comma-separated list of seconds: {windows!r}") from None
+    settings = IngestSettings(
+        segments=SegmentSettings(mode=segment, vad=vad, durations=durations, hop=hop),
+        batch_size=batch_size,
+        store_frames=store_frames,
+    )
+    with _audio_progress() as (advance, set_total):
+        summary = ingest(audio_dir, model, out, settings, workers, advance, set_total)
+    write_command_record(out, {"model": str(model), "audio_dir": str(audio_dir), **vars(settings)})
+    report_skipped(summary.skipped)
+    speed = summary.audio_seconds / summary.seconds if summary.seconds else 0.0
+    console.print(
+        f"ingested {summary.files} files ({summary.audio_seconds / 3600:.2f} h of audio, "
+        f"{speed:.0f} x real time) into {summary.segments} segments; kept {summary.reused} "
+        f"files from earlier runs; skipped {len(summary.skipped)}; model {summary.model_id} -> "
+        f"{out}"
+    )
+
+
+def _audio_progress():
+    """A rich bar counted in audio hours, with the speed in hours of audio per second."""
+    from contextlib import contextmanager
+
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    @contextmanager
+    def bar():
+        columns = (
+            TextColumn("ingesting"),
+            BarColumn(),
+            TextColumn("{task.completed:.2f} h{task.fields[total_hours]}"),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+        )
+        with Progress(*columns, console=err_console) as progress:
+            task = progress.add_task("ingest", total=None, rate="", total_hours="")
+
+            def advance(seconds: float) -> None:
+                progress.advance(task, seconds / 3600)
+                elapsed = progress.tasks[task].elapsed or 0.0
+                done = progress.tasks[task].completed
+                if elapsed > 0:
+                    progress.update(task, rate=f"{done / elapsed:.4f} h/s")
+
+            def set_total(seconds: float) -> None:
+                hours = seconds / 3600
+                progress.update(task, total=hours, total_hours=f" of {hours:.2f} h")
+
+            yield advance, set_total
+
+    return bar()

@@ -1,0 +1,110 @@
+"""Typed, frozen configuration for sentence autoencoders: tokens, model and training.
+
+Like the audio configs, each turns into a plain dict and back, so checkpoints load with
+``weights_only=True`` and the tokenizer settings travel with the weights.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from seqae.config import ModelConfig
+from seqae.errors import SeqaeError
+
+TOKEN_KINDS = ("char", "word", "bpe")
+
+
+@dataclass(frozen=True)
+class TokenizerConfig:
+    """How sentences become token ids; the fitted vocabulary is stored with the model."""
+
+    kind: str = "word"  # char | word | bpe (sentencepiece, trained on the user's corpus)
+    vocab_size: int = 8000  # word, char: the most frequent tokens kept; bpe: sentencepiece's size
+    min_count: int = 1  # word, char: rarer tokens read as <unk>
+    lowercase: bool = False
+
+    def __post_init__(self) -> None:
+        if self.kind not in TOKEN_KINDS:
+            raise SeqaeError(f"tokens must be one of {', '.join(TOKEN_KINDS)}, not {self.kind!r}")
+        if self.vocab_size < 8:
+            raise SeqaeError(f"vocab_size must be at least 8, not {self.vocab_size}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class TextModelConfig:
+    """Shape of the sentence autoencoder: token embeddings -> registered encoder -> decoder."""
+
+    vocab_size: int = 0  # set from the fitted tokenizer
+    token_dim: int = 128
+    cell: str = "gru"  # any registered encoder (see seqae.models.registry)
+    hidden_size: int = 256
+    layers: int = 1
+    bidirectional: bool = True
+    embedding_dim: int = 256
+    decoder_hidden_size: int = 256
+    decoder_layers: int = 1
+    decoder_cell: str = "gru"  # rnn | lstm | gru
+    softmax: str = "adaptive"  # full, or adaptive (frequency clusters; far cheaper on a CPU)
+    dropout: float = 0.1  # on token embeddings and between encoder layers
+    word_dropout: float = 0.0  # Bowman et al. 2016: decoder inputs replaced by <unk>
+    variational: bool = False  # a Gaussian bottleneck with a KL term (annealed in training)
+    clockwork_modules: int = 4
+
+    def __post_init__(self) -> None:
+        if self.decoder_cell not in ("rnn", "lstm", "gru"):
+            raise SeqaeError(f"decoder_cell must be rnn, lstm or gru, not {self.decoder_cell!r}")
+        if self.softmax not in ("full", "adaptive"):
+            raise SeqaeError(f"softmax must be full or adaptive, not {self.softmax!r}")
+        if not 0.0 <= self.word_dropout < 1.0:
+            raise SeqaeError(f"word_dropout must be in [0, 1), not {self.word_dropout}")
+
+    def encoder_config(self) -> ModelConfig:
+        """The registry's config for an encoder reading token embeddings one per step.
+
+        A variational model's encoder emits twice the embedding size: a mean and a log-variance.
+        """
+        return ModelConfig(
+            input_dim=self.token_dim,
+            cell=self.cell,
+            hidden_size=self.hidden_size,
+            layers=self.layers,
+            bidirectional=self.bidirectional,
+            embedding_dim=self.embedding_dim * (2 if self.variational else 1),
+            dropout=self.dropout,
+            frame_stack=1,
+            clockwork_modules=self.clockwork_modules,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class TextTrainConfig:
+    """Optimisation and data settings for ``seqae train --modality text``."""
+
+    epochs: int = 30
+    max_minutes: float = 0.0  # stop training after this long (0: no limit)
+    batch_size: int = 64
+    learning_rate: float = 3e-3
+    gradient_clip: float = 1.0
+    val_fraction: float = 0.05
+    patience: int = 5
+    seed: int = 0
+    max_tokens: int = 64  # longer sentences are cut to this many tokens for training
+    kl_anneal_steps: int = 2000  # variational: the KL weight rises from 0 to 1 over these steps
+    noise_drop: float = 0.0  # denoising (Hill et al. 2016): share of input tokens dropped ...
+    noise_swap: float = 0.0  # ... and share of neighbouring input tokens swapped
+    threads: int = 0  # 0 = torch default
+
+    def __post_init__(self) -> None:
+        for name in ("noise_drop", "noise_swap", "val_fraction"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise SeqaeError(f"{name} must be in [0, 1), not {getattr(self, name)}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

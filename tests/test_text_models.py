@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from seqae.models import encoder_names
+from seqae.models.text_autoencoder import (
+    TextAutoencoder,
+    decoder_targets,
+    kl_weight,
+    word_dropout,
+)
+from seqae.models.token_search import beam_search, greedy_decode
+from seqae.text.bundle import pad_ids
+from seqae.text.config import TextModelConfig
+from seqae.text.data import add_token_noise
+from seqae.text.tokenizers import BOS, EOS, PAD, UNK
+
+TINY = dict(token_dim=8, hidden_size=16, embedding_dim=12, decoder_hidden_size=16, dropout=0.0)
+
+
+def batch(seed: int = 0, size: int = 6, vocab: int = 30) -> tuple[torch.Tensor, torch.Tensor]:
+    rng = np.random.default_rng(seed)
+    return pad_ids([rng.integers(4, vocab, rng.integers(2, 8)).tolist() for _ in range(size)])
+
+
+def test_decoder_targets():
+    ids, lengths = pad_ids([[5, 6, 7], [8]])
+    inputs, targets, target_lengths = decoder_targets(ids, lengths)
+    assert inputs.tolist() == [[BOS, 5, 6, 7], [BOS, 8, PAD, PAD]]
+    assert targets.tolist() == [[5, 6, 7, EOS], [8, EOS, PAD, PAD]]
+    assert target_lengths.tolist() == [4, 2]
+
+
+@pytest.mark.parametrize("cell", encoder_names())
+@pytest.mark.parametrize("variational", [False, True])
+def test_every_encoder_reads_tokens(cell, variational):
+    torch.manual_seed(0)
+    config = TextModelConfig(vocab_size=30, cell=cell, variational=variational, **TINY)
+    model = TextAutoencoder(config)
+    ids, lengths = batch()
+    parts = model.loss(ids, lengths, ids, lengths)
+    assert torch.isfinite(parts["loss"]) and parts["loss"] > 0
+    parts["loss"].backward()
+    model.eval()
+    z = model.embed(ids, lengths)
+    assert z.shape == (6, 12) and torch.isfinite(z).all()
+    assert torch.equal(z, model.embed(ids, lengths))  # the mean, not a sample, at inference
+    # a sentence's vector does not depend on the padding next to it
+    alone = model.embed(ids[:1, : lengths[0]], lengths[:1])
+    torch.testing.assert_close(alone, z[:1], rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("softmax", ["full", "adaptive"])
+def test_output_layers_give_distributions(softmax):
+    config = TextModelConfig(vocab_size=1500, softmax=softmax, **TINY)
+    model = TextAutoencoder(config).eval()
+    assert (model.decoder.output.adaptive is not None) == (softmax == "adaptive")
+    ids, lengths = batch(vocab=1500)
+    log_probs, _ = model.decoder.step(model.embed(ids, lengths), ids[:, 0], None)  # (B, V)
+    assert log_probs.shape == (6, 1500)
+    torch.testing.assert_close(log_probs.exp().sum(-1), torch.ones(6), rtol=1e-4, atol=1e-4)
+    parts = model.loss(ids, lengths, ids, lengths)
+    assert 0.0 <= parts["accuracy"] <= 1.0
+
+
+def test_overfits_a_batch_and_decodes_it():
+    torch.manual_seed(0)
+    config = TextModelConfig(vocab_size=30, softmax="full", **TINY)
+    model = TextAutoencoder(config)
+    ids, lengths = batch()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    for _ in range(300):
+        optimizer.zero_grad()
+        model.loss(ids, lengths, ids, lengths)["loss"].backward()
+        optimizer.step()
+    model.eval()
+    assert model.loss(ids, lengths, ids, lengths)["accuracy"] == 1.0
+    truth = [ids[i, : lengths[i]].tolist() for i in range(len(ids))]
+    z = model.embed(ids, lengths)
+    assert greedy_decode(model.decoder, z, 20) == truth
+    assert beam_search(model.decoder, z, 1, 20) == truth  # width 1 is greedy
+    assert beam_search(model.decoder, z, 4, 20) == truth
+
+
+def test_beam_search_keeps_the_best_mean_log_probability():
+    torch.manual_seed(1)
+    model = TextAutoencoder(TextModelConfig(vocab_size=12, softmax="full", **TINY)).eval()
+    z = torch.randn(3, 12)
+
+    def mean_log_prob(row: int, tokens: list[int]) -> float:
+        inputs = torch.tensor([[BOS, *tokens]])
+        states, _ = model.decoder(z[row : row + 1], inputs)
+        log_probs = model.decoder.output.log_prob(states[0])  # (T + 1, V)
+        picked = log_probs[torch.arange(len(tokens) + 1), torch.tensor([*tokens, EOS])]
+        return float(picked.mean())
+
+    greedy, beams = greedy_decode(model.decoder, z, 15), beam_search(model.decoder, z, 5, 15)
+    for row in range(3):
+        if len(greedy[row]) < 15:  # greedy ended: beam search may only do as well or better
+            assert mean_log_prob(row, beams[row]) >= mean_log_prob(row, greedy[row]) - 1e-5
+
+
+def test_word_dropout_and_kl_schedule():
+    torch.manual_seed(0)
+    inputs = torch.cat([torch.full((200, 1), BOS), torch.randint(4, 30, (200, 20))], dim=1)
+    inputs[:, -3:] = PAD
+    dropped = word_dropout(inputs, 0.3)
+    assert (dropped[:, 0] == BOS).all() and (dropped[:, -3:] == PAD).all()
+    share = (dropped[:, 1:-3] == UNK).float().mean()
+    assert 0.25 < share < 0.35
+    assert torch.equal(word_dropout(inputs, 0.0), inputs)
+    assert [kl_weight(s, 100) for s in (0, 50, 100, 500)] == [0.0, 0.5, 1.0, 1.0]
+    assert kl_weight(0, 0) == 1.0
+
+
+def test_token_noise():
+    rng = np.random.default_rng(0)
+    ids = np.arange(10, 30)
+    assert np.array_equal(add_token_noise(ids, 0.0, 0.0, rng), ids)
+    dropped = add_token_noise(ids, 0.5, 0.0, rng)
+    assert 0 < len(dropped) < 20 and np.all(np.diff(dropped) > 0)  # order kept
+    swapped = add_token_noise(ids, 0.0, 0.5, rng)
+    assert sorted(swapped) == list(ids) and not np.array_equal(swapped, ids)
+    assert np.abs(swapped - ids).max() == 1  # a token moves one place at most
+    assert len(add_token_noise(np.array([7]), 0.99, 0.0, rng)) == 1
