@@ -1,0 +1,1 @@
+"""Sentence autoencoders: tokenizers, token datasets, configs, training and the model bundle."""
