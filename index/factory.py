@@ -5,11 +5,9 @@ cheap, else an ``HNSW`` graph if it fits the memory budget (the fastest and most
 approximate index), else ``IVF,PQ``: coarse clusters plus product-quantised codes, as large as
 the budget allows. Every index uses inner product on unit vectors.
 
-One change from autofaiss, measured on 1,000,000 128-dim vectors (docs/benchmarks.md): the
-graph walks 8-bit codes (``HNSW32_SQ8``, a quarter of the memory traffic of float vectors, 2.3x
-faster per query at the same recall) and the top ``REFINE_FACTOR * k`` are re-ranked on the
-exact vectors (``RFlat``), so scores stay exact. Where that does not fit, the graph walks the
-float vectors (``HNSW32``), which takes less memory in all.
+On 1,000,000 clustered 128-dim vectors HNSW32 over the float vectors answered as fast as
+HNSW32 over 8-bit codes with exact re-ranking (``HNSW32_SQ8,RFlat``) at the same recall, and
+takes less memory, so the graph keeps the float vectors (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -32,7 +30,7 @@ HNSW_MIN_LINKS, HNSW_MAX_LINKS = 8, 32
 # measured: HNSW32 over 100,000 128-dim vectors takes 784.2 bytes per vector on disk.
 HNSW_EXTRA_BYTES = 16
 ID_BYTES = 8  # an IVF list stores each vector's id beside its code
-REFINE_FACTOR = 2  # re-rank 2k candidates on exact vectors (4k found nothing more, measured)
+REFINE_FACTOR = 2  # a refining index re-ranks 2k candidates (4k found no more at 1M, measured)
 PQ_MIN_VECTORS = 10_000  # 8-bit codebooks need about 39 x 256 training vectors
 TRAIN_PER_LIST = 50  # k-means wants 39 to 256 training vectors per cluster
 TRAIN_MIN = 1 << 16  # and PQ codebooks up to 256 x 256
@@ -59,7 +57,7 @@ def flat_bytes(count: int, dim: int) -> int:
 
 def hnsw_bytes(count: int, dim: int, links: int, refined: bool = False) -> int:
     """Vectors plus 2 * links int32 neighbours per vector on level 0; ``refined``: the graph
-    holds 8-bit codes and the float vectors sit beside it for re-ranking."""
+    holds 8-bit codes and the float vectors sit beside it for re-ranking (``_SQ8,RFlat``)."""
     vector_bytes = 5 * dim if refined else 4 * dim
     return count * (vector_bytes + 8 * links + HNSW_EXTRA_BYTES)
 
@@ -83,10 +81,9 @@ def choose_factory(count: int, dim: int, memory_bytes: int) -> str:
         )
     if count * dim <= FLAT_MAX_FLOATS and flat_bytes(count, dim) <= memory_bytes:
         return "Flat"
-    for vector_bytes, suffix in ((5 * dim, "_SQ8,RFlat"), (4 * dim, "")):
-        links = (memory_bytes // max(count, 1) - vector_bytes - HNSW_EXTRA_BYTES) // 8
-        if links >= HNSW_MIN_LINKS:
-            return f"HNSW{min(links, HNSW_MAX_LINKS)}{suffix}"
+    links = (memory_bytes // max(count, 1) - 4 * dim - HNSW_EXTRA_BYTES) // 8
+    if links >= HNSW_MIN_LINKS:
+        return f"HNSW{min(links, HNSW_MAX_LINKS)}"
     lists = ivf_lists(count)
     # Sub-vectors of at least 2 dimensions; the largest code that fits is the most accurate.
     for code_bytes in sorted((m for m in range(1, dim // 2 + 1) if dim % m == 0), reverse=True):

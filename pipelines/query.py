@@ -33,11 +33,15 @@ def search_audio(
     k: int = 10,
     rerank_k: int = 0,
     weight: float = DEFAULT_WEIGHT,
+    nprobe: int | None = None,
+    ef_search: int | None = None,
 ) -> list[list[Hit]]:
     """Embed each query with the index's own model and return its top ``k`` hits.
 
-    With ``rerank_k`` > 0 the index proposes that many candidates and DTW over their stored
-    frames re-orders them (see pipelines.rerank); the hits' scores are then the fused ones.
+    ``nprobe`` (IVF) and ``ef_search`` (HNSW) apply to these queries only; by default the
+    index's tuned values. With ``rerank_k`` > 0 the index proposes that many candidates and
+    DTW over their stored frames re-orders them (see pipelines.rerank); the hits' scores are
+    then the fused ones.
     """
     index, bundle = open_index_with_model(index_dir)
     features = [
@@ -45,11 +49,12 @@ def search_audio(
     ]
     vectors = bundle.embed(features)
     depth = min(len(index), max(k, rerank_k) * MERGE_DEPTH)  # room for overlapping windows
+    proposals = index.search(vectors, depth, nprobe=nprobe, ef_search=ef_search)
     if rerank_k <= 0:
-        return [merge_overlaps(hits, k) for hits in index.search(vectors, depth)]
+        return [merge_overlaps(hits, k) for hits in proposals]
     frames = _open_frames(index_dir, len(index))
     results = []
-    for query, proposed in zip(features, index.search(vectors, depth), strict=True):
+    for query, proposed in zip(features, proposals, strict=True):
         candidates = merge_overlaps(proposed, rerank_k)
         first_stage = np.array([h.score for h in candidates])
         fused = fused_scores(query, [frames[h.id] for h in candidates], first_stage, weight)

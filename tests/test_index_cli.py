@@ -136,3 +136,14 @@ def test_build_errors_are_one_line(embedded, tmp_path):
                  "--memory", "1KB")  # fmt: skip
     assert result.exit_code == 2 and "too small for 18 vectors" in result.output
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_search_takes_per_query_search_depth(corpus, embedded, tmp_path):
+    idx = tmp_path / "idx"
+    build(embedded, idx, "--factory", "HNSW8")
+    query = sorted((corpus / "segments").iterdir())[0]
+    result = run("search", idx, query, "-k", "3", "--ef-search", "4", "--json")
+    assert result.exit_code == 0, result.output
+    assert len([json.loads(line) for line in result.output.splitlines()]) == 3
+    result = run("search", idx, query, "--nprobe", "4")
+    assert result.exit_code == 2 and "nprobe applies to IVF indexes" in result.output

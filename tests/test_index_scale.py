@@ -77,10 +77,9 @@ def info_for(model_id: str = "model-a", dim: int = DIM) -> IndexInfo:
     [
         (24, 16, "4GB", "Flat"),  # the test archives
         (10_000, 256, "4GB", "Flat"),  # the search-speed benchmark: 2.6 M floats a scan
-        (100_000, 128, "4GB", "HNSW32_SQ8,RFlat"),
-        (1_000_000, 128, "1GB", "HNSW32_SQ8,RFlat"),  # 912 MB of the 1,000 MB budget
-        (1_000_000, 128, "850MB", "HNSW24_SQ8,RFlat"),  # fewer links fit
-        (1_000_000, 128, "700MB", "HNSW21"),  # no room for codes beside the vectors
+        (100_000, 128, "4GB", "HNSW32"),
+        (1_000_000, 128, "1GB", "HNSW32"),  # 784 MB of the 1,000 MB budget
+        (1_000_000, 128, "600MB", "HNSW9"),  # fewer links fit
         (1_000_000, 128, "200MB", "IVF4096,PQ64"),  # 72 bytes a vector
         (10_000_000, 128, "200MB", "IVF16384,PQ8"),
         (300_000, 39, "20MB", "IVF2048,PQ13"),  # MFCC-sized vectors: 13 divides 39

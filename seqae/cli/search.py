@@ -32,6 +32,14 @@ def search(
     rerank_weight: Annotated[
         float, typer.Option(help="Share of the embedding's score in the fused score.")
     ] = 0.5,
+    nprobe: Annotated[
+        int | None,
+        typer.Option(help="IVF indexes: lists to visit (default: the tuned value).", min=1),
+    ] = None,
+    ef_search: Annotated[
+        int | None,
+        typer.Option(help="HNSW indexes: search depth (default: the tuned value).", min=1),
+    ] = None,
 ) -> None:
     """Find the segments of INDEX that sound most like QUERY (or, with --text, the
     sentences of a text index nearest to an example sentence)."""
@@ -52,7 +60,9 @@ def search(
     if rerank not in ("dtw", "none"):
         raise InputError(f"--rerank must be 'dtw' or 'none', not {rerank!r}")
     depth = rerank_k if rerank == "dtw" else 0
-    hits = search_audio(index, [Query(query, start, end)], k, depth, rerank_weight)[0]
+    hits = search_audio(
+        index, [Query(query, start, end)], k, depth, rerank_weight, nprobe, ef_search
+    )[0]
     rows = [
         {
             "rank": h.rank,
