@@ -12,7 +12,9 @@ import numpy as np
 from librosa.feature import melspectrogram
 
 from seqae.config import FeatureConfig
-from seqae.features import frames_from_log_mel
+from seqae.features import frames_from_log_mel, frames_from_log_mels
+
+MANY_SECONDS = 60.0  # audio per spectrogram of compute_features_many
 
 
 def compute_log_mel(audio: np.ndarray, config: FeatureConfig) -> np.ndarray:
@@ -42,3 +44,42 @@ def _mel(audio: np.ndarray, config: FeatureConfig, n_fft: int) -> np.ndarray:
         center=True,
         power=2.0,
     )
+
+
+def compute_features_many(segments: list[np.ndarray], config: FeatureConfig) -> list[np.ndarray]:
+    """Features of many segments, each equal to ``compute_features`` of it alone, computed in
+    a few large calls: per-segment calls spend most of their time in overhead."""
+    return frames_from_log_mels(compute_log_mels(segments, config), config)
+
+
+def compute_log_mels(segments: list[np.ndarray], config: FeatureConfig) -> list[np.ndarray]:
+    """``compute_log_mel`` of each segment, from one spectrogram per ~MANY_SECONDS of audio.
+
+    The segments are laid end to end, each starting on a frame boundary, with enough silence
+    between them that no analysis window reaches a neighbour: every frame then sees exactly the
+    samples (and the zero padding) it sees when its segment is analysed alone.
+    """
+    n_fft = 1 << (config.win_length - 1).bit_length()
+    out: list[np.ndarray] = []
+    group: list[np.ndarray] = []
+    length = 0
+    for audio in segments:
+        group.append(np.asarray(audio, dtype=np.float32))
+        length += len(audio) + n_fft
+        if length >= MANY_SECONDS * config.sample_rate:
+            out += _log_mels_laid_out(group, config, n_fft)
+            group, length = [], 0
+    return out + (_log_mels_laid_out(group, config, n_fft) if group else [])
+
+
+def _log_mels_laid_out(group: list[np.ndarray], config: FeatureConfig, n_fft: int) -> list:
+    hop = config.hop_length
+    frames = [1 + len(a) // hop for a in group]  # what a centred STFT of each alone yields
+    # After a segment's last frame (centred on (frames - 1) * hop) half a window of zeros,
+    # then half a window before the next segment's first frame: n_fft // hop + 1 hops.
+    starts = np.cumsum([0] + [f + n_fft // hop + 1 for f in frames[:-1]])  # in frames
+    laid = np.zeros(int(starts[-1] + frames[-1]) * hop + n_fft, dtype=np.float32)
+    for first, audio in zip(starts, group, strict=True):
+        laid[first * hop : first * hop + len(audio)] = audio
+    log_mel = compute_log_mel(laid, config)  # (T, n_mels)
+    return [log_mel[a : a + f] for a, f in zip(starts, frames, strict=True)]

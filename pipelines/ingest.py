@@ -101,19 +101,19 @@ def _bundle(run: Path, threads: int):
 
 def _parts(job: FileJob, bundle) -> Iterator[tuple[list, list[np.ndarray]]]:
     """(spans, features) of up to ``part_size`` segments at a time (never an empty part)."""
-    from pipelines.features import compute_features
+    from pipelines.features import compute_features_many
 
-    spans, features = [], []
+    spans, audio = [], []
     for start, end, samples in long_segments(job.path, job.settings.segments):
         if len(samples) < bundle.features.win_length:
             continue  # shorter than one analysis window: nothing to encode
         spans.append((start, end))
-        features.append(compute_features(samples, bundle.features))
+        audio.append(samples)
         if len(spans) == job.settings.part_size:
-            yield spans, features
-            spans, features = [], []
+            yield spans, compute_features_many(audio, bundle.features)
+            spans, audio = [], []
     if spans:
-        yield spans, features
+        yield spans, compute_features_many(audio, bundle.features)
 
 
 def ingest_file(job: FileJob) -> dict:

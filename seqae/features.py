@@ -42,3 +42,40 @@ def frames_from_log_mel(log_mel: np.ndarray, config: FeatureConfig) -> np.ndarra
     if config.normalize == "utterance":
         frames = normalize_frames(frames)
     return np.ascontiguousarray(frames, dtype=np.float32)
+
+
+def frames_from_log_mels(log_mels: list[np.ndarray], config: FeatureConfig) -> list[np.ndarray]:
+    """``frames_from_log_mel`` of each segment; the deltas of all segments of one length are
+    computed in one call (librosa's delta costs about a millisecond of overhead a call)."""
+    if config.kind == "mfcc":
+        bases = [
+            scipy.fft.dct(m, type=2, norm="ortho", axis=1)[:, : config.n_mfcc] for m in log_mels
+        ]
+    else:
+        bases = list(log_mels)
+    if config.deltas:
+        by_length: dict[int, list[int]] = {}
+        for i, base in enumerate(bases):
+            by_length.setdefault(len(base), []).append(i)
+        slopes: list[np.ndarray | None] = [None] * len(bases)
+        for rows in by_length.values():
+            stacked = np.stack([bases[i] for i in rows])  # (n, T, D)
+            for i, slope in zip(rows, _deltas_stacked(stacked), strict=True):
+                slopes[i] = slope
+        bases = [np.concatenate([b, d], axis=1) for b, d in zip(bases, slopes, strict=True)]
+    if config.normalize == "utterance":
+        bases = [normalize_frames(b) for b in bases]
+    return [np.ascontiguousarray(b, dtype=np.float32) for b in bases]
+
+
+def _deltas_stacked(stacked: np.ndarray) -> np.ndarray:
+    """(n, T, D) -> (n, T, 2D): ``deltas`` of each of the n segments (all T frames long)."""
+    import librosa
+
+    n, length, dim = stacked.shape
+    if length < 3:
+        return np.zeros((n, length, 2 * dim), dtype=stacked.dtype)
+    width = min(9, length if length % 2 == 1 else length - 1)
+    d1 = librosa.feature.delta(stacked, width=width, order=1, axis=1, mode="interp")
+    d2 = librosa.feature.delta(stacked, width=width, order=2, axis=1, mode="interp")
+    return np.concatenate([d1, d2], axis=2)

@@ -4,7 +4,7 @@ import librosa
 import numpy as np
 import pytest
 
-from pipelines.features import compute_features
+from pipelines.features import compute_features, compute_features_many
 from seqae.config import FeatureConfig
 
 
@@ -48,3 +48,23 @@ def test_segments_shorter_than_delta_window(seconds):
 def test_logmel_option():
     frames = compute_features(_noise(0.3), FeatureConfig(kind="logmel", deltas=False))
     assert frames.shape[1] == 40 == FeatureConfig(kind="logmel", deltas=False).dim
+
+
+@pytest.mark.parametrize(
+    "config",
+    [FeatureConfig(), FeatureConfig(normalize="none"), FeatureConfig(kind="logmel", deltas=False)],
+)
+def test_many_segments_at_once_equal_each_alone(config, monkeypatch):
+    import pipelines.features as features
+
+    monkeypatch.setattr(features, "MANY_SECONDS", 2.0)  # several spectrograms, not one
+    lengths = [80, 400, 1600, 1601, 4000, 4000, 12345, 16000, 1600, 30, 9000]
+    segments = [_noise(n / 16000, seed=i) * (1 + i) for i, n in enumerate(lengths)]
+    together = compute_features_many(segments, config)
+    assert len(together) == len(segments)
+    for audio, frames in zip(segments, together, strict=True):
+        alone = compute_features(audio, config)
+        assert frames.shape == alone.shape and frames.dtype == np.float32
+        if config.normalize == "utterance" and len(alone) <= 3:
+            continue  # delta-deltas are rounding noise there, and normalising magnifies it
+        np.testing.assert_allclose(frames, alone, rtol=1e-4, atol=1e-4)
