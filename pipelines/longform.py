@@ -6,13 +6,13 @@ a few seconds of audio are held at any time, whatever the file's length.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from pipelines.stream import BLOCK_SECONDS, stream_audio
+from pipelines.stream import BLOCK_SECONDS, Block, stream_audio
 from pipelines.vad import RegionRules, SpeechRegions, make_detector
 from pipelines.windows import DURATIONS, HOP
 from seqae.errors import SeqaeError
@@ -71,20 +71,30 @@ def long_segments(
     path: Path, settings: SegmentSettings, sample_rate: int = 16000
 ) -> Iterator[tuple[float, float, np.ndarray]]:
     """(start s, end s, samples) of each segment of ``path``, in time order."""
+    blocks = stream_audio(path, sample_rate, settings.block_seconds)
     if settings.mode == "windows":
-        yield from _windows(path, settings, sample_rate)
-        return
+        yield from _windows(blocks, settings, sample_rate)
+    else:
+        yield from vad_segments(blocks, settings, sample_rate)
+
+
+def vad_segments(
+    blocks: Iterable[Block], settings: SegmentSettings, sample_rate: int = 16000
+) -> Iterator[tuple[float, float, np.ndarray]]:
+    """Speech regions of a stream of blocks, each as soon as the pause after it is heard."""
     detector = make_detector(settings.vad, sample_rate)
     regions = SpeechRegions(detector.frame_seconds, settings.rules)
     held = settings.rules.max_speech + settings.rules.min_silence + settings.rules.pad + 1.0
     buffer = _Buffer(int(held * sample_rate))
-    for block in stream_audio(path, sample_rate, settings.block_seconds):
+    for block in blocks:
         buffer.append(block.samples)
         for start, end in regions.push(detector.decide(block.samples)):
-            yield _cut(buffer, start, end, sample_rate)
+            yield _trimmed(
+                _cut(buffer, start, end, sample_rate), settings.rules.trim_db, sample_rate
+            )
         buffer.trim()
     for start, end in regions.finish():
-        yield _cut(buffer, start, end, sample_rate)
+        yield _trimmed(_cut(buffer, start, end, sample_rate), settings.rules.trim_db, sample_rate)
 
 
 def _cut(buffer: _Buffer, start: float, end: float, rate: int) -> tuple[float, float, np.ndarray]:
@@ -93,8 +103,21 @@ def _cut(buffer: _Buffer, start: float, end: float, rate: int) -> tuple[float, f
     return start, end, samples
 
 
+def _trimmed(
+    segment: tuple[float, float, np.ndarray], top_db: float, rate: int
+) -> tuple[float, float, np.ndarray]:
+    """The segment without its edges quieter than ``top_db`` below its peak."""
+    start, end, samples = segment
+    if top_db <= 0 or not np.any(samples):
+        return segment
+    import librosa
+
+    kept, (first, last) = librosa.effects.trim(samples, top_db=top_db)
+    return start + float(first) / rate, start + float(last) / rate, kept
+
+
 def _windows(
-    path: Path, settings: SegmentSettings, rate: int
+    blocks: Iterable[Block], settings: SegmentSettings, rate: int
 ) -> Iterator[tuple[float, float, np.ndarray]]:
     """Every window of every duration, ordered by start then length (as window_spans)."""
     lengths = sorted(settings.durations)
@@ -115,7 +138,7 @@ def _windows(
                 yield start, round(start + length, 6), buffer.cut(first, last)
             step += 1
 
-    for block in stream_audio(path, rate, settings.block_seconds):
+    for block in blocks:
         buffer.append(block.samples)
         yield from ready(buffer.end, final=False)
         buffer.trim()

@@ -288,8 +288,9 @@ def make_corpus(out: Path, config: SynthConfig, progress=None) -> dict[str, int]
             if progress:
                 progress(1)
         long_rows = []
-        for i in range(config.long_recordings):
-            speaker = speakers[i % len(speakers)]
+        archive_voices = [s for s in speakers if s.name not in query_names] or speakers
+        for i in range(config.long_recordings):  # never in a query voice: held out from them
+            speaker = archive_voices[i % len(archive_voices)]
             long_rows += _make_long(out, i, speaker, words, config, rng, pool)
             if progress:
                 progress(1)

@@ -32,6 +32,8 @@ def test_long_recording_truth_lies_inside_the_file(corpus):
     starts = [float(r["start"]) for r in truth]
     assert all(s < e for s, e in zip(starts, ends, strict=True)) and ends[-1] < duration
     assert all(e < s for e, s in zip(ends, starts[1:], strict=False))  # pauses between the words
+    query_voices = {r["speaker"] for r in _rows(corpus / "queries.csv")}
+    assert not {r["speaker"] for r in truth} & query_voices  # held out from the queries' voices
 
 
 def test_deterministic_for_a_seed(tmp_path):
