@@ -7,7 +7,8 @@ PY := $(VENV)/bin/python
 SEQAE := $(VENV)/bin/seqae
 DEMO ?= demo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := espeak-ng flite wamerican libsndfile1 bible-kjv bible-kjv-text
+APT_PACKAGES := espeak-ng flite wamerican libsndfile1 bible-kjv bible-kjv-text chromium \
+	chromium-driver
 
 .PHONY: demo demo-text test setup system-packages bench clean
 
@@ -17,6 +18,8 @@ system-packages:
 	command -v flite >/dev/null || missing="yes"; \
 	[ -f /usr/share/dict/words ] || missing="yes"; \
 	command -v bible >/dev/null || missing="yes"; \
+	command -v chromium >/dev/null || missing="yes"; \
+	command -v chromedriver >/dev/null || missing="yes"; \
 	$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || missing="yes python3-venv"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages: $(APT_PACKAGES)"; \
@@ -44,6 +47,11 @@ demo: setup
 	$(SEQAE) search $(DEMO)/index "$$(sed -n 2p $(DEMO)/corpus/queries.csv | cut -d, -f1 | sed 's|^|$(DEMO)/corpus/|')" -k 5
 	$(SEQAE) search $(DEMO)/index "$$(sed -n 2p $(DEMO)/corpus/queries.csv | cut -d, -f1 | sed 's|^|$(DEMO)/corpus/|')" -k 5 --rerank dtw
 	$(SEQAE) eval qbe $(DEMO)/run --queries $(DEMO)/corpus/queries.csv --archive $(DEMO)/corpus/archive.csv
+	$(SEQAE) viz $(DEMO)/embeddings --out $(DEMO)/map.png
+	$(SEQAE) ingest $(DEMO)/corpus/long --model $(DEMO)/run --out $(DEMO)/long-embeddings
+	$(SEQAE) index build $(DEMO)/long-embeddings --out $(DEMO)/long-index --overwrite
+	$(SEQAE) eval std $(DEMO)/long-index --queries $(DEMO)/corpus/queries.csv \
+		--truth $(DEMO)/corpus/long.csv --depth 100000
 	$(MAKE) demo-text
 
 # The text path, briefly: King James Bible sentences (Debian's bible-kjv), a sentence

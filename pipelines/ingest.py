@@ -57,6 +57,9 @@ class FileJob:
     threads: int
 
 
+Runner = Callable[[list[FileJob], int], Iterator[dict]]  # (jobs, workers) -> results in order
+
+
 @dataclass
 class IngestSummary:
     out: Path
@@ -195,8 +198,13 @@ def ingest(
     workers: int = 1,
     progress: Callable[[float], None] | None = None,
     on_total: Callable[[float], None] | None = None,
+    runner: Runner | None = None,
 ) -> IngestSummary:
-    """Ingest every new audio file under ``folder`` with the model in ``run`` into ``out``."""
+    """Ingest every new audio file under ``folder`` with the model in ``run`` into ``out``.
+
+    ``runner`` computes the jobs' results (default: this machine's process pool; see
+    ``pipelines.ingest_ray`` for a Ray cluster); it must yield them in job order.
+    """
     from seqae.bundle import load_bundle
 
     bundle = load_bundle(run)
@@ -213,7 +221,7 @@ def ingest(
     info["complete"] = False
     write_json_atomic(out / INFO_FILE, info)
     started = time.perf_counter()
-    for job, result in zip(jobs, _run(jobs, workers), strict=True):
+    for job, result in zip(jobs, (runner or _run)(jobs, workers), strict=True):
         _record(info, job, result, durations[job.name])
         write_json_atomic(out / INFO_FILE, info)  # the file counts as done only from here
         summary.files += 1

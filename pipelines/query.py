@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index import Hit
+from index import Hit, SearchIndex
 from index.frames import FrameStore, has_frames
 from pipelines.build_index import FRAMES_NAME, open_index_with_model
 from pipelines.extract import segment_features
@@ -48,11 +48,26 @@ def search_audio(
         segment_features(Segment(q.path, q.start, q.end), bundle.features)[0] for q in queries
     ]
     vectors = bundle.embed(features)
+    return search_features(index, features, vectors, k, rerank_k, weight, nprobe, ef_search)
+
+
+def search_features(
+    index: SearchIndex,
+    features: list[np.ndarray],
+    vectors: np.ndarray,
+    k: int = 10,
+    rerank_k: int = 0,
+    weight: float = DEFAULT_WEIGHT,
+    nprobe: int | None = None,
+    ef_search: int | None = None,
+) -> list[list[Hit]]:
+    """``search_audio`` for queries already turned into features and embedded by the index's
+    own model: a process that keeps the index and its model open searches through this."""
     depth = min(len(index), max(k, rerank_k) * MERGE_DEPTH)  # room for overlapping windows
     proposals = index.search(vectors, depth, nprobe=nprobe, ef_search=ef_search)
     if rerank_k <= 0:
         return [merge_overlaps(hits, k) for hits in proposals]
-    frames = _open_frames(index_dir, len(index))
+    frames = _open_frames(index.path, len(index))
     results = []
     for query, proposed in zip(features, proposals, strict=True):
         candidates = merge_overlaps(proposed, rerank_k)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -37,6 +38,15 @@ class TrainJob:
     resume: bool = True
 
 
+def is_main_process() -> bool:
+    """False in the extra processes of data-parallel training (which must write nothing).
+
+    Lightning re-runs the whole command once per extra process on a node, telling each its
+    rank in ``LOCAL_RANK`` (and the node's in ``NODE_RANK``); torchrun sets ``RANK``.
+    """
+    return all(os.environ.get(name, "0") == "0" for name in ("RANK", "NODE_RANK", "LOCAL_RANK"))
+
+
 def _resolved_config(job: TrainJob) -> dict:
     return {
         "source": str(job.source.resolve()),
@@ -51,7 +61,7 @@ def _check_resume(job: TrainJob, config: dict) -> bool:
     last = job.out / "checkpoints" / "last.ckpt"
     previous = job.out / CONFIG_FILE
     if not job.resume:
-        for name in ("checkpoints", "logs", PRETRAIN_DIR):
+        for name in ("checkpoints", "logs", PRETRAIN_DIR) if is_main_process() else ():
             shutil.rmtree(job.out / name, ignore_errors=True)
         return False
     if not last.is_file() and not (job.out / PRETRAIN_DIR / "model.pt").is_file():
@@ -105,15 +115,18 @@ def run_training(job: TrainJob, data: TrainingData, bars: bool = True):
     from seqae.training import fit  # imports Lightning: only when training really starts
 
     job.out.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(job.out / CONFIG_FILE, _resolved_config(job))
+    main = is_main_process()
+    if main:
+        write_json_atomic(job.out / CONFIG_FILE, _resolved_config(job))
     log_mels = data.extraction.features
     common = dict(features=job.features, model=job.model, progress=bars)
     if not job.train.paired:
         return fit(log_mels, train=job.train, out=job.out, resume=data.resume, **common)
     pretrain = _pretrain(job, data, fit, common)
     pairs, report = make_pairs(job.train, data.extraction, pretrain)
-    _write_pairs(job.out / PAIRS_FILE, data.extraction, pairs)
-    write_json_atomic(job.out / "pairs.json", report.to_dict())
+    if main:
+        _write_pairs(job.out / PAIRS_FILE, data.extraction, pairs)
+        write_json_atomic(job.out / "pairs.json", report.to_dict())
     logger.info(
         "%d pairs (%s) covering %d segments", report.pairs, report.source, report.segments_paired
     )
@@ -134,7 +147,8 @@ def run_training(job: TrainJob, data: TrainingData, bars: bool = True):
     result = replace(result, seconds=result.seconds + before)
     metrics = json.loads((job.out / "metrics.json").read_text())
     metrics.update(seconds=result.seconds, pretrain_seconds=before, pairs=report.to_dict())
-    write_json_atomic(job.out / "metrics.json", metrics)
+    if main:
+        write_json_atomic(job.out / "metrics.json", metrics)
     return result
 
 

@@ -115,7 +115,11 @@ class TrainConfig:
     patience: int = 8
     seed: int = 0
     max_frames: int = 400
-    threads: int = 0  # 0 = torch default
+    threads: int = 0  # 0 = torch default (with several processes: the cores shared out)
+    # Data-parallel training: processes per node, nodes, and the Lightning strategy they use
+    devices: int = 1
+    num_nodes: int = 1
+    strategy: str = "ddp"
     # Denoising perturbations of the encoder's input (0 switches one off); see seqae.data.augment.
     augment_warp: float = 0.15
     augment_tempo: float = 0.2
@@ -142,11 +146,20 @@ class TrainConfig:
             raise SeqaeError(f"pairs must be 'discover' or 'labels', not {self.pairs!r}")
         if not 0.0 < self.pair_keep <= 1.0:
             raise SeqaeError(f"pair_keep must be in (0, 1], not {self.pair_keep}")
+        if self.devices < 1 or self.num_nodes < 1:
+            raise SeqaeError(
+                f"devices and num_nodes must be >= 1, not {self.devices}, {self.num_nodes}"
+            )
 
     @property
     def paired(self) -> bool:
         """True for the objectives trained on pairs of segments after a pretraining stage."""
         return self.objective in ("cae", "siamese")
+
+    @property
+    def processes(self) -> int:
+        """How many processes train together (1: no data parallelism)."""
+        return self.devices * self.num_nodes
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

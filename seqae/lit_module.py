@@ -35,6 +35,7 @@ class AutoencoderModule(pl.LightningModule):
             batch_size=frames.size(0),
             on_step=stage == "train",
             on_epoch=True,
+            sync_dist=True,  # data-parallel runs: every process monitors the same mean loss
         )
         return loss
 

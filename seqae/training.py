@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 import warnings
 from dataclasses import dataclass
@@ -106,8 +107,7 @@ def fit(
     if model.input_dim != features.dim:
         raise SeqaeError(f"model input_dim {model.input_dim} != feature dim {features.dim}")
     out.mkdir(parents=True, exist_ok=True)
-    if train.threads:
-        torch.set_num_threads(train.threads)
+    _set_threads(train)
     pl.seed_everything(train.seed, workers=True, verbose=False)
     partners = partner_lists(pairs, len(log_mels)) if pairs is not None else None
     train_rows, val_rows = split_indices(len(log_mels), train.val_fraction, train.seed)
@@ -127,7 +127,7 @@ def fit(
     trainer = pl.Trainer(
         max_epochs=train.epochs,
         accelerator="cpu",
-        devices=1,
+        **_parallel(train),
         gradient_clip_val=train.gradient_clip,
         callbacks=_callbacks(out, train, val_set is not None, progress),
         logger=CSVLogger(str(out), name="logs"),  # version_N per (re)start: nothing is overwritten
@@ -148,9 +148,32 @@ def fit(
         trainer.fit(
             module, datamodule=data, ckpt_path=str(last) if resume and last.is_file() else None
         )
-    seconds = time.perf_counter() - started
+    sizes = (len(train_set), len(val_set) if val_set is not None else 0)
+    if trainer.is_global_zero:  # the other processes of a parallel run write nothing
+        _export(trainer, module, features, out, time.perf_counter() - started, sizes)
+    trainer.strategy.barrier("export")  # every process returns once the bundle is on disk
+    metrics = json.loads((out / "metrics.json").read_text())
+    return TrainResult(**{**metrics, "bundle": Path(metrics["bundle"])})
+
+
+def _parallel(train: TrainConfig) -> dict:
+    """The Trainer's process layout; the bucketing sampler shards batches itself."""
+    layout = dict(devices=train.devices, num_nodes=train.num_nodes, use_distributed_sampler=False)
+    return {**layout, "strategy": train.strategy} if train.processes > 1 else layout
+
+
+def _set_threads(train: TrainConfig) -> None:
+    """Torch threads of this process: as told, or the node's cores shared by its processes."""
+    if train.threads:
+        torch.set_num_threads(train.threads)
+    elif train.devices > 1:
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // train.devices))
+
+
+def _export(trainer, module, features, out: Path, seconds: float, sizes) -> None:
+    """Write the best weights as the bundle, and ``metrics.json`` (both atomically)."""
     checkpoint = trainer.checkpoint_callback
-    best_path = checkpoint.best_model_path or str(last)
+    best_path = checkpoint.best_model_path or str(out / "checkpoints" / "last.ckpt")
     state = torch.load(best_path, map_location="cpu", weights_only=True)["state_dict"]
     module.load_state_dict(state)
     model_id = save_bundle(out / BUNDLE_NAME, module.model, features)
@@ -161,9 +184,10 @@ def fit(
         epochs=trainer.current_epoch,
         best_val_loss=float(best) if best is not None else None,
         seconds=seconds,
-        train_segments=len(train_set),
-        val_segments=len(val_set) if val_set is not None else 0,
+        train_segments=sizes[0],
+        val_segments=sizes[1],
     )
     metrics = {**result.__dict__, "bundle": str(result.bundle)}
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    return result
+    tmp = out / ".metrics.json.tmp"
+    tmp.write_text(json.dumps(metrics, indent=2) + "\n")
+    tmp.replace(out / "metrics.json")

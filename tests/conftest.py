@@ -57,6 +57,38 @@ def trained_run(corpus, tmp_path_factory) -> Path:
     return out
 
 
+@pytest.fixture(scope="session")
+def archive_embeddings(corpus, trained_run, tmp_path_factory) -> Path:
+    """The corpus's archive side embedded by the tiny model (with frames, for re-ranking)."""
+    from pipelines.embed import embed_archive
+
+    out = tmp_path_factory.mktemp("archive") / "emb"
+    embed_archive(trained_run, corpus / "archive.csv", out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def archive_index(archive_embeddings) -> Path:
+    """An index directory over ``archive_embeddings``, with its model."""
+    from pipelines.build_index import build_index_dir
+
+    out = archive_embeddings.parent / "idx"
+    build_index_dir(archive_embeddings, out)
+    return out
+
+
+@pytest.fixture
+def recordings(corpus, tmp_path) -> Path:
+    """Two copies of the corpus's long recording and a broken file, in a folder and a sub-folder."""
+    folder = tmp_path / "audio"
+    (folder / "b").mkdir(parents=True)
+    long = next((corpus / "long").glob("*.wav"))
+    shutil.copy(long, folder / "a.wav")
+    shutil.copy(long, folder / "b" / "c.wav")
+    (folder / "b" / "broken.wav").write_bytes(b"RIFF....WAVEfmt nonsense")
+    return folder
+
+
 @pytest.fixture
 def tone_wav(tmp_path) -> Path:
     """A 0.5 s, 44.1 kHz stereo tone."""

@@ -24,18 +24,6 @@ from seqae.cli import app
 runner = CliRunner()
 
 
-@pytest.fixture
-def recordings(corpus, tmp_path) -> Path:
-    """A folder with copies of the corpus's long recording (and a broken file, in a sub-folder)."""
-    folder = tmp_path / "audio"
-    (folder / "b").mkdir(parents=True)
-    long = next((corpus / "long").glob("*.wav"))
-    shutil.copy(long, folder / "a.wav")
-    shutil.copy(long, folder / "b" / "c.wav")
-    (folder / "b" / "broken.wav").write_bytes(b"RIFF....WAVEfmt nonsense")
-    return folder
-
-
 def test_cli_ingest_then_index(recordings, trained_run, tmp_path):
     out, idx = tmp_path / "emb", tmp_path / "idx"
     args = ["ingest", str(recordings), "--model", str(trained_run), "--out", str(out)]

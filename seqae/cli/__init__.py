@@ -7,10 +7,13 @@ import typer
 from seqae.cli import evaluate, index
 from seqae.cli.embed import embed
 from seqae.cli.ingest import ingest
+from seqae.cli.listen import listen
 from seqae.cli.search import search
+from seqae.cli.serve import serve
 from seqae.cli.synth import synth
 from seqae.cli.text import reconstruct, synth_text
 from seqae.cli.train import train
+from seqae.cli.viz import plot, viz
 
 app = typer.Typer(
     name="seqae",
@@ -25,7 +28,11 @@ app.command("synth-text")(synth_text)
 app.command()(train)
 app.command()(embed)
 app.command()(ingest)
+app.command()(listen)
 app.add_typer(index.app, name="index")
 app.command()(search)
 app.add_typer(evaluate.app, name="eval")
 app.command()(reconstruct)
+app.command()(viz)
+app.command()(plot)
+app.command()(serve)

@@ -19,11 +19,25 @@ def ingest(
         str, typer.Option(help="vad (speech regions) or windows (dense, several lengths).")
     ] = "vad",
     vad: Annotated[str, typer.Option(help="vad: webrtc, silero or energy.")] = "webrtc",
+    trim_db: Annotated[
+        float, typer.Option(help="vad: trim segment edges this many dB below the peak (0: off).")
+    ] = 25.0,
     windows: Annotated[
         str, typer.Option(help="windows: lengths in seconds, comma-separated.")
     ] = "0.4,0.6,0.8",
     hop: Annotated[float, typer.Option(help="windows: seconds between starts.", min=0.01)] = 0.1,
     workers: Annotated[int, typer.Option(help="Files processed in parallel.", min=1)] = 1,
+    engine: Annotated[
+        str, typer.Option(help="local (a process pool) or ray (Ray Data actors, one per worker).")
+    ] = "local",
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            help="ray: the cluster to use (auto, or ray://head:10001); default: a Ray instance "
+            "started on this machine for this job.",
+            show_default=False,
+        ),
+    ] = None,
     batch_size: Annotated[int, typer.Option(help="Segments per inference batch.", min=1)] = 128,
     store_frames: Annotated[
         bool, typer.Option(help="Keep feature frames (float16) for 'search --rerank dtw'.")
@@ -33,20 +47,25 @@ def ingest(
     only new files; an interrupted run continues where it stopped)."""
     from pipelines.ingest import IngestSettings, ingest
     from pipelines.longform import SegmentSettings
+    from pipelines.vad import RegionRules
     from seqae.errors import SeqaeError
 
+    runner = _runner(engine, ray_address)
     try:
         durations = tuple(float(w) for w in windows.split(",") if w.strip())
     except ValueError:
         raise SeqaeError(f"--windows: not a comma-separated list of seconds: {windows!r}") from None
     settings = IngestSettings(
-        segments=SegmentSettings(mode=segment, vad=vad, durations=durations, hop=hop),
+        segments=SegmentSettings(
+            mode=segment, vad=vad, rules=RegionRules(trim_db=trim_db), durations=durations, hop=hop
+        ),
         batch_size=batch_size,
         store_frames=store_frames,
     )
     with _audio_progress() as (advance, set_total):
-        summary = ingest(audio_dir, model, out, settings, workers, advance, set_total)
-    write_command_record(out, {"model": str(model), "audio_dir": str(audio_dir), **vars(settings)})
+        summary = ingest(audio_dir, model, out, settings, workers, advance, set_total, runner)
+    record = {"model": str(model), "audio_dir": str(audio_dir), "engine": engine, **vars(settings)}
+    write_command_record(out, record)
     report_skipped(summary.skipped)
     speed = summary.audio_seconds / summary.seconds if summary.seconds else 0.0
     console.print(
@@ -55,6 +74,25 @@ def ingest(
         f"files from earlier runs; skipped {len(summary.skipped)}; model {summary.model_id} -> "
         f"{out}"
     )
+
+
+def _runner(engine: str, address: str | None):
+    """How the files are processed: None for the local process pool, or a Ray runner."""
+    import importlib.util
+
+    from seqae.errors import SeqaeError
+
+    if engine not in ("local", "ray"):
+        raise SeqaeError(f"--engine must be 'local' or 'ray', not {engine!r}")
+    if engine == "local":
+        if address is not None:
+            raise SeqaeError("--ray-address: only with --engine ray")
+        return None
+    if importlib.util.find_spec("ray") is None:
+        raise SeqaeError("--engine ray needs Ray: pip install 'ray[data]'")
+    from pipelines.ingest_ray import ray_runner
+
+    return ray_runner(address)
 
 
 def _audio_progress():

@@ -135,6 +135,15 @@ def train(
     ] = T.augment_dim_mask,
     seed: Annotated[int, typer.Option(help="Random seed.")] = T.seed,
     resume: Annotated[bool, typer.Option(help="Continue from RUN/checkpoints/last.ckpt.")] = True,
+    devices: Annotated[
+        int, typer.Option(help="Training processes on this machine (data-parallel if > 1).", min=1)
+    ] = T.devices,
+    num_nodes: Annotated[
+        int, typer.Option(help="Machines training together, each running this command.", min=1)
+    ] = T.num_nodes,
+    strategy: Annotated[
+        str, typer.Option(help="Lightning strategy when more than one process trains.")
+    ] = T.strategy,
     tokens: Annotated[
         str, typer.Option(help="char, word or bpe (sentencepiece).", rich_help_panel=TEXT)
     ] = TK.kind,
@@ -186,6 +195,7 @@ def train(
     --pairs labels), or with --modality text a sentence autoencoder on a text corpus (the
     shared model and training options then default to the text model's own settings)."""
     import json
+    from contextlib import nullcontext
 
     from seqae.cli.text import check_modality_options, train_text
 
@@ -196,7 +206,7 @@ def train(
     check_modality_options(modality, given)
 
     from pipelines.manifest import read_manifest
-    from pipelines.train_job import TrainJob, load_training_data, run_training
+    from pipelines.train_job import TrainJob, is_main_process, load_training_data, run_training
     from seqae.config import FeatureConfig, ModelConfig, TrainConfig
     from seqae.models import default_learning_rate
 
@@ -236,12 +246,18 @@ def train(
         val_fraction=val_fraction,
         patience=patience,
         seed=seed,
+        devices=devices,
+        num_nodes=num_nodes,
+        strategy=strategy,
     )
     job = TrainJob(manifest, out, feature_config, model, settings, resume=resume)
+    main = is_main_process()  # the extra processes of a parallel run train, and say nothing
     total = len(read_manifest(manifest))
-    with progress_bar("features", total) as advance:
+    with progress_bar("features", total) if main else nullcontext(lambda n=1: None) as advance:
         data = load_training_data(job, advance)
-    result = run_training(job, data)
+    result = run_training(job, data, bars=main)
+    if not main:
+        return
     write_command_record(
         out,
         {

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytorch_lightning as pl
 from torch.utils.data import DataLoader
 
 from seqae.data.dataset import SegmentDataset, collate_pairs
 from seqae.data.sampler import BucketBatchSampler
 
+logger = logging.getLogger(__name__)
+
 
 class SequenceDataModule(pl.LightningDataModule):
-    """Serves length-bucketed, padded batches of (input, target) segments."""
+    """Serves length-bucketed, padded batches of (input, target) segments.
+
+    Under data-parallel training each process gets its own share of the batches (the trainer
+    must not replace the sampler: ``use_distributed_sampler=False``).
+    """
 
     def __init__(
         self, train: SegmentDataset, val: SegmentDataset | None, batch_size: int, seed: int
@@ -20,13 +28,24 @@ class SequenceDataModule(pl.LightningDataModule):
         self.batch_size, self.seed = batch_size, seed
 
     def _loader(self, dataset: SegmentDataset, shuffle: bool) -> DataLoader:
+        trainer = self.trainer
+        rank, replicas = (trainer.global_rank, trainer.world_size) if trainer else (0, 1)
         sampler = BucketBatchSampler(
-            dataset.lengths, self.batch_size, shuffle=shuffle, seed=self.seed
+            dataset.lengths, self.batch_size, shuffle, self.seed, rank=rank, replicas=replicas
         )
         return DataLoader(dataset, batch_sampler=sampler, collate_fn=collate_pairs)
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader(self.train_set, shuffle=True)
+        loader = self._loader(self.train_set, shuffle=True)
+        sampler = loader.batch_sampler
+        if sampler.replicas > 1:
+            logger.info(
+                "process %d of %d: %d batches per epoch",
+                sampler.rank,
+                sampler.replicas,
+                len(sampler),
+            )
+        return loader
 
     def val_dataloader(self) -> DataLoader | list:
         return self._loader(self.val_set, shuffle=False) if self.val_set is not None else []

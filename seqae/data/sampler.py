@@ -13,19 +13,35 @@ class BucketBatchSampler(Sampler[list[int]]):
 
     Items are sorted by length with a little random jitter, cut into batches, and the batch
     order is shuffled, so each batch is compact but the sequence of batches is not sorted.
+
+    Under data-parallel training each of ``replicas`` processes builds the same batches (same
+    seed and epoch) and takes every ``replicas``-th one from ``rank`` on; the list is padded
+    with its first batches so every process runs the same number of steps.
     """
 
     def __init__(
-        self, lengths: Sequence[int], batch_size: int, shuffle: bool = True, seed: int = 0
+        self,
+        lengths: Sequence[int],
+        batch_size: int,
+        shuffle: bool = True,
+        seed: int = 0,
+        rank: int = 0,
+        replicas: int = 1,
     ):
+        if not 0 <= rank < replicas:
+            raise ValueError(f"rank {rank} is not in [0, {replicas})")
         self.lengths = np.asarray(lengths, dtype=np.float64)
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.seed = seed
+        self.rank, self.replicas = rank, replicas
         self.epoch = 0
 
-    def __len__(self) -> int:
+    def _batch_count(self) -> int:
         return (len(self.lengths) + self.batch_size - 1) // self.batch_size
+
+    def __len__(self) -> int:
+        return (self._batch_count() + self.replicas - 1) // self.replicas
 
     def __iter__(self) -> Iterator[list[int]]:
         rng = np.random.default_rng(self.seed + self.epoch)
@@ -39,4 +55,7 @@ class BucketBatchSampler(Sampler[list[int]]):
         ]
         if self.shuffle:
             rng.shuffle(batches)
+        if self.replicas > 1 and batches:
+            padded = len(self) * self.replicas
+            batches = [batches[i % len(batches)] for i in range(self.rank, padded, self.replicas)]
         return iter(batches)

@@ -1,0 +1,166 @@
+"""The search server: a FastAPI app over one index directory, with its web page at ``/``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import FastAPI, File, Form, Request, UploadFile
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from pipelines.server.clips import segment_wav
+from pipelines.server.state import ServerState, hit_rows
+from pipelines.server.uploads import (
+    FORM_OVERHEAD,
+    BodyLimit,
+    RequestError,
+    ServerLimits,
+    check_clip,
+)
+
+STATIC = Path(__file__).parent / "static"
+RERANK_CHOICES = ("none", "dtw")
+
+
+def plotly_js() -> Path:
+    """plotly.js as shipped inside the plotly package: the page needs no network."""
+    import plotly
+
+    return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+
+
+def create_app(
+    index_dir: Path,
+    limits: ServerLimits | None = None,
+    map_points: int = 5000,
+    seed: int = 0,
+) -> FastAPI:
+    """An app that searches ``index_dir`` (opened once, here) within ``limits``."""
+    limits = limits or ServerLimits()
+    state = ServerState(Path(index_dir), limits, map_points, seed)
+    app = FastAPI(
+        title="seqae search",
+        summary=f"Query-by-example search of the index {state.index_dir.name}",
+        version="1",
+    )
+    app.state.search = state
+    app.add_middleware(BodyLimit, max_bytes=limits.max_upload_bytes + FORM_OVERHEAD)
+
+    @app.exception_handler(RequestError)
+    async def refused(request: Request, error: RequestError) -> JSONResponse:
+        return JSONResponse({"detail": error.message}, status_code=error.status)
+
+    add_page(app)
+    add_api(app, state)
+    return app
+
+
+def add_page(app: FastAPI) -> None:
+    """The web page, its scripts, and plotly.js from the installed package."""
+
+    @app.get("/", include_in_schema=False)
+    def page() -> FileResponse:
+        return FileResponse(STATIC / "index.html", media_type="text/html")
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/vendor/plotly.min.js", include_in_schema=False)
+    def plotly() -> FileResponse:
+        return FileResponse(plotly_js(), media_type="text/javascript")
+
+
+def add_api(app: FastAPI, state: ServerState) -> None:
+    """The JSON API: health, info, map, search, and the segments' audio."""
+
+    @app.get("/healthz", summary="Liveness: the index is open")
+    def healthz() -> dict:
+        return {"status": "ok", "vectors": len(state.index)}
+
+    @app.get("/info", summary="The index, its model and the request limits")
+    def info() -> dict:
+        return state.info()
+
+    @app.get("/map", summary="A sample of the indexed vectors on a 2-D PCA map")
+    def embedding_map() -> dict:
+        return map_json(state)
+
+    @app.post("/search", summary="Search by an uploaded clip (speech) or a sentence (text)")
+    def search(
+        file: Annotated[
+            UploadFile | None, File(description="Query clip: WAV, FLAC or OGG.")
+        ] = None,
+        text: Annotated[str | None, Form(description="Query sentence, for text indexes.")] = None,
+        k: Annotated[int, Form(description="Number of hits.")] = 10,
+        rerank: Annotated[str, Form(description="'dtw' re-ranks the top candidates.")] = "none",
+        rerank_k: Annotated[int, Form(description="Candidates to re-rank.")] = 30,
+    ) -> dict:
+        check_options(k, rerank, rerank_k, state)
+        if (file is None) == (text is None):
+            raise RequestError(400, "send either an audio 'file' or a 'text', not both or neither")
+        return run_search(state, file, text, k, rerank_k if rerank == "dtw" else 0)
+
+    @app.get(
+        "/segments/{segment_id}/audio",
+        summary="An indexed segment's audio as WAV",
+        response_class=Response,
+        responses={200: {"content": {"audio/wav": {}}}},
+    )
+    def segment_audio(segment_id: int) -> Response:
+        if not 0 <= segment_id < len(state.index):
+            raise RequestError(404, f"no segment {segment_id} in this index")
+        row = state.index.metadata.slice(segment_id, 1).to_pylist()[0]
+        data = segment_wav(row, segment_id, state.limits.max_segment_seconds)
+        return Response(data, media_type="audio/wav", headers={"Cache-Control": "max-age=3600"})
+
+
+def map_json(state: ServerState) -> dict[str, Any]:
+    if state.map is None:
+        raise RequestError(404, "no embedding map for this index")
+    plane = state.map
+    return {
+        "method": "pca",
+        "column": plane.column,
+        "total": len(state.index),
+        "ids": plane.ids.tolist(),
+        "x": plane.coords[:, 0].astype(float).round(5).tolist(),
+        "y": plane.coords[:, 1].astype(float).round(5).tolist(),
+        "labels": plane.labels,
+    }
+
+
+def run_search(
+    state: ServerState, file: UploadFile | None, text: str | None, k: int, rerank_k: int
+) -> dict[str, Any]:
+    """Search by the uploaded clip or the sentence; the hits and the query's map position."""
+    if file is not None:
+        limits = state.limits
+        clip = check_clip(file.file.read(limits.max_upload_bytes + 1), file.filename, limits)
+        result = state.search_clip(clip, k, rerank_k)
+        query: dict[str, Any] = {"file": clip.name, "seconds": round(clip.seconds, 3)}
+    else:
+        result = state.search_text(text or "", k)
+        query = {"text": text}
+    placed = state.place(result.query_vector[None, :])
+    if placed is not None:
+        query["x"], query["y"] = placed[0]
+    return {
+        "query": query,
+        "hits": hit_rows(result.hits, state.hit_positions(result.hits)),
+        "seconds": round(result.seconds, 4),
+    }
+
+
+def check_options(k: int, rerank: str, rerank_k: int, state: ServerState) -> None:
+    """Refuse out-of-range search options with 422."""
+    limits = state.limits
+    if not 1 <= k <= limits.max_k:
+        raise RequestError(422, f"k must be between 1 and {limits.max_k}, not {k}")
+    if rerank not in RERANK_CHOICES:
+        raise RequestError(422, f"rerank must be 'dtw' or 'none', not {rerank!r}")
+    if rerank == "dtw" and not state.can_rerank:
+        raise RequestError(422, "this index holds no frames to re-rank with")
+    if rerank == "dtw" and not 1 <= rerank_k <= limits.max_rerank_k:
+        raise RequestError(
+            422, f"rerank_k must be between 1 and {limits.max_rerank_k}, not {rerank_k}"
+        )

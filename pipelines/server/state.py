@@ -1,0 +1,165 @@
+"""What the server keeps open: the index, its model, and a 2-D map of the indexed vectors.
+
+Searches go through the same functions as ``seqae search`` (pipelines.query for clips, the
+index's own search for sentences), with the index and model opened once at start-up.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from index import Hit, SearchIndex, normalize
+from index.frames import has_frames
+from pipelines.build_index import FRAMES_NAME, open_index_with_model
+from pipelines.maps import PlaneProjection, class_value, fit_plane, index_vectors, sample_rows
+from pipelines.server.uploads import Clip, RequestError, ServerLimits
+from seqae.errors import SeqaeError
+
+logger = logging.getLogger(__name__)
+
+LABEL_COLUMNS = ("label", "speaker", "text", "path")
+
+
+@dataclass(frozen=True)
+class PlaneMap:
+    """A sample of the indexed vectors on the plane of their first two principal axes."""
+
+    ids: np.ndarray  # (n,)
+    coords: np.ndarray  # (n, 2)
+    column: str  # metadata column the points are labelled by
+    labels: list[str]
+    projection: PlaneProjection
+
+
+@dataclass
+class SearchResult:
+    hits: list[Hit]
+    query_vector: np.ndarray  # (d,)
+    seconds: float
+
+
+class ServerState:
+    """An index directory opened for searching, shared by every request."""
+
+    def __init__(self, index_dir: Path, limits: ServerLimits, map_points: int, seed: int) -> None:
+        self.index_dir = Path(index_dir)
+        self.limits = limits
+        self.index: SearchIndex
+        self.index, self.bundle = open_index_with_model(self.index_dir)
+        self.modality = getattr(self.bundle, "modality", "audio")
+        self.can_rerank = self.modality == "audio" and has_frames(self.index_dir, FRAMES_NAME)
+        self.lock = threading.Lock()  # one search at a time: the model runs on every core
+        self.map = build_map(self.index, map_points, seed) if map_points > 0 else None
+
+    def info(self) -> dict[str, Any]:
+        return {
+            "index": str(self.index_dir),
+            "modality": self.modality,
+            "vectors": len(self.index),
+            "model_id": self.index.info.model_id,
+            "factory": self.index.info.factory,
+            "rerank": self.can_rerank,
+            "map": self.map is not None,
+            "limits": self.limits.to_dict(),
+        }
+
+    def search_clip(self, clip: Clip, k: int, rerank_k: int) -> SearchResult:
+        """Embed an uploaded clip with the index's model and search, as ``seqae search``."""
+        from pipelines.extract import segment_features
+        from pipelines.manifest import Segment
+        from pipelines.query import search_features
+        from seqae.errors import InputError
+
+        if self.modality != "audio":
+            raise RequestError(400, "this index holds sentences: send text, not audio")
+        started = time.perf_counter()
+        with tempfile.TemporaryDirectory(prefix="seqae-query-") as folder:
+            path = Path(folder) / f"query{clip.suffix}"
+            path.write_bytes(clip.data)
+            try:
+                features = [segment_features(Segment(path), self.bundle.features)[0]]
+            except InputError as error:
+                reason = str(error).replace(str(path), clip.name)
+                raise RequestError(400, reason) from None
+        with self.lock:
+            vectors = self.bundle.embed(features)
+            hits = search_features(self.index, features, vectors, k, rerank_k)[0]
+        return SearchResult(hits, vectors[0], time.perf_counter() - started)
+
+    def search_text(self, text: str, k: int) -> SearchResult:
+        """Embed a sentence with the index's model and search the index."""
+        if self.modality != "text":
+            raise RequestError(400, "this index holds speech: upload an audio clip, not text")
+        if not text.strip():
+            raise RequestError(400, "an empty query sentence; give some words to look for")
+        if len(text) > self.limits.max_text_chars:
+            raise RequestError(
+                413, f"query sentence of {len(text)} characters; the limit is "
+                f"{self.limits.max_text_chars}"
+            )  # fmt: skip
+        started = time.perf_counter()
+        try:
+            with self.lock:
+                vectors = self.bundle.embed([text])
+                hits = self.index.search(vectors, k)[0]
+        except SeqaeError as error:
+            raise RequestError(400, str(error)) from None
+        return SearchResult(hits, vectors[0], time.perf_counter() - started)
+
+    def place(self, vectors: np.ndarray) -> list[list[float]] | None:
+        """Map coordinates of vectors (unit-normalised first, as the map's own)."""
+        if self.map is None or not len(vectors):
+            return None
+        return self.map.projection.transform(normalize(vectors)).astype(float).round(5).tolist()
+
+    def hit_positions(self, hits: list[Hit]) -> list[list[float]] | None:
+        if self.map is None or not hits:
+            return None
+        ids = np.array([hit.id for hit in hits], dtype=np.int64)
+        try:
+            return self.place(index_vectors(self.index.index, ids, self.index_dir))
+        except SeqaeError:
+            return None
+
+
+def label_column(columns: list[str]) -> str:
+    return next((c for c in LABEL_COLUMNS if c in columns), columns[0])
+
+
+def build_map(index: SearchIndex, points: int, seed: int) -> PlaneMap | None:
+    """PCA of a seeded sample of the indexed vectors; None when they cannot be read back."""
+    ids = sample_rows(len(index), points, seed)
+    try:
+        vectors = normalize(index_vectors(index.index, ids, index.path))  # (n, d)
+    except SeqaeError as error:
+        logger.warning("no embedding map: %s", error)
+        return None
+    projection = fit_plane(vectors, seed)
+    rows = index.metadata.take(ids).to_pylist()
+    column = label_column(index.metadata.column_names)
+    labels = [class_value(row, column)[:60] for row in rows]
+    return PlaneMap(ids, projection.transform(vectors), column, labels, projection)
+
+
+def hit_rows(hits: list[Hit], positions: list[list[float]] | None) -> list[dict[str, Any]]:
+    """Hits as JSON rows, like ``seqae search --json``, with each one's audio URL and map
+    position."""
+    rows = []
+    for number, hit in enumerate(hits):
+        meta = {key: value for key, value in hit.metadata.items() if key != "row"}
+        row = {"rank": hit.rank, "score": round(hit.score, 4), "id": hit.id, **meta}
+        if meta.get("path"):
+            row["file"] = Path(str(meta["path"])).name
+            row["audio"] = f"/segments/{hit.id}/audio"
+        if positions is not None:
+            row["x"], row["y"] = positions[number]
+        rows.append(row)
+    return rows
