@@ -78,11 +78,7 @@ def save_bundle(path: Path, model: SequenceAutoencoder, features: FeatureConfig)
         "feature_config": features.to_dict(),
         "state_dict": state,
     }
-    buffer = io.BytesIO()
-    torch.save(payload, buffer)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(buffer.getvalue())
-    tmp.replace(path)
+    save_atomic(payload, path)
     return model_id
 
 
@@ -112,3 +108,12 @@ def load_bundle(run: str | Path) -> ModelBundle:
     model.eval()
     features = config_from_dict(FeatureConfig, payload["feature_config"])
     return ModelBundle(model=model, features=features, model_id=payload["model_id"], path=path)
+
+
+def save_atomic(payload: dict, path: Path) -> None:
+    """``torch.save`` to a temporary file beside ``path``, then rename: never half a file."""
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(buffer.getvalue())
+    tmp.replace(path)

@@ -9,7 +9,6 @@ settings refuses with a one-line error.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from seqae.bundle import save_atomic
 from seqae.errors import SeqaeError
 from seqae.models.text_autoencoder import TextAutoencoder
 from seqae.models.token_search import beam_search, greedy_decode
@@ -133,11 +133,7 @@ def save_text_bundle(path: Path, model: TextAutoencoder, tokenizer: Tokenizer) -
         "tokenizer": tokenizer.state(),
         "state_dict": state,
     }
-    buffer = io.BytesIO()
-    torch.save(payload, buffer)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(buffer.getvalue())
-    tmp.replace(path)
+    save_atomic(payload, path)
     return model_id
 
 
