@@ -113,6 +113,7 @@ def test_bad_input_is_reported_and_kept(tmp_path, text_workspace):
 @pytest.mark.parametrize("tokens", ["char", "bpe"])
 def test_other_tokens_and_variational(text_corpus, tmp_path, tokens):
     extra = ["--variational", "--word-dropout", "0.3", "--kl-anneal-steps", "5"]
+    extra += ["--sampling", "0.5", "--softmax", "adaptive" if tokens == "char" else "full"]
     args = ("train", text_corpus / "heldout.csv", "--out", tmp_path / "run", *TINY)
     result = run(*args, "--tokens", tokens, "--vocab-size", "60", *extra, "--epochs", "1")
     assert result.exit_code == 0 and f"{tokens} tokens" in result.output, result.output

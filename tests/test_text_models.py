@@ -9,6 +9,8 @@ from seqae.models.text_autoencoder import (
     TextAutoencoder,
     decoder_targets,
     kl_weight,
+    mix_in,
+    steps_left,
     word_dropout,
 )
 from seqae.models.token_search import beam_search, greedy_decode
@@ -17,7 +19,8 @@ from seqae.text.config import TextModelConfig
 from seqae.text.data import add_token_noise
 from seqae.text.tokenizers import BOS, EOS, PAD, UNK
 
-TINY = dict(token_dim=8, hidden_size=16, embedding_dim=12, decoder_hidden_size=16, dropout=0.0)
+TINY = dict(token_dim=8, hidden_size=16, embedding_dim=12, decoder_hidden_size=16)
+TINY |= dict(dropout=0.0, word_dropout=0.0)  # the overfitting checks read every true token
 
 
 def batch(seed: int = 0, size: int = 6, vocab: int = 30) -> tuple[torch.Tensor, torch.Tensor]:
@@ -52,22 +55,37 @@ def test_every_encoder_reads_tokens(cell, variational):
     torch.testing.assert_close(alone, z[:1], rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("softmax", ["full", "adaptive"])
+@pytest.mark.parametrize("softmax", ["full", "adaptive", "tied"])
 def test_output_layers_give_distributions(softmax):
-    config = TextModelConfig(vocab_size=1500, softmax=softmax, **TINY)
+    config = TextModelConfig(vocab_size=1500, softmax=softmax, length_dim=8, **TINY)
     model = TextAutoencoder(config).eval()
     assert (model.decoder.output.adaptive is not None) == (softmax == "adaptive")
+    # tied: the token vectors scored are the embeddings the encoder reads
+    assert (model.decoder.output.embedding is model.embedding) == (softmax == "tied")
     ids, lengths = batch(vocab=1500)
-    log_probs, _ = model.decoder.step(model.embed(ids, lengths), ids[:, 0], None)  # (B, V)
+    left = torch.full((6,), 3)
+    log_probs, _ = model.decoder.step(model.embed(ids, lengths), ids[:, 0], None, left)  # (B, V)
     assert log_probs.shape == (6, 1500)
     torch.testing.assert_close(log_probs.exp().sum(-1), torch.ones(6), rtol=1e-4, atol=1e-4)
     parts = model.loss(ids, lengths, ids, lengths)
     assert 0.0 <= parts["accuracy"] <= 1.0
 
 
-def test_overfits_a_batch_and_decodes_it():
+def test_steps_left_count_down_to_the_end_of_sentence():
+    left = steps_left(torch.tensor([3, 1, 70]), 5, cap=64)
+    assert left.tolist() == [[3, 2, 1, 0, 0], [1, 0, 0, 0, 0], [64, 64, 64, 64, 64]]
+
+
+def test_a_counting_decoder_needs_the_count():
+    model = TextAutoencoder(TextModelConfig(vocab_size=30, length_dim=8, **TINY))
+    with pytest.raises(ValueError, match="tokens left"):
+        model.decoder.step(torch.zeros(2, 12), torch.tensor([BOS, BOS]), None)
+
+
+@pytest.mark.parametrize("length_dim", [0, 8])
+def test_overfits_a_batch_and_decodes_it(length_dim):
     torch.manual_seed(0)
-    config = TextModelConfig(vocab_size=30, softmax="full", **TINY)
+    config = TextModelConfig(vocab_size=30, softmax="full", length_dim=length_dim, **TINY)
     model = TextAutoencoder(config)
     ids, lengths = batch()
     optimizer = torch.optim.Adam(model.parameters(), lr=2e-2)
@@ -76,9 +94,13 @@ def test_overfits_a_batch_and_decodes_it():
         model.loss(ids, lengths, ids, lengths)["loss"].backward()
         optimizer.step()
     model.eval()
-    assert model.loss(ids, lengths, ids, lengths)["accuracy"] == 1.0
+    parts = model.loss(ids, lengths, ids, lengths)
+    assert parts["accuracy"] == 1.0
+    assert ("length_accuracy" in parts) == (length_dim > 0)
     truth = [ids[i, : lengths[i]].tolist() for i in range(len(ids))]
     z = model.embed(ids, lengths)
+    if length_dim:
+        assert model.decoder.predict_length(z).tolist() == lengths.tolist()
     assert greedy_decode(model.decoder, z, 20) == truth
     assert beam_search(model.decoder, z, 1, 20) == truth  # width 1 is greedy
     assert beam_search(model.decoder, z, 4, 20) == truth
@@ -86,15 +108,18 @@ def test_overfits_a_batch_and_decodes_it():
 
 def test_beam_search_keeps_the_best_mean_log_probability():
     torch.manual_seed(1)
-    model = TextAutoencoder(TextModelConfig(vocab_size=12, softmax="full", **TINY)).eval()
+    config = TextModelConfig(vocab_size=12, softmax="full", length_dim=8, **TINY)
+    model = TextAutoencoder(config).eval()
     z = torch.randn(3, 12)
 
     def mean_log_prob(row: int, tokens: list[int]) -> float:
         inputs = torch.tensor([[BOS, *tokens]])
-        states, _ = model.decoder(z[row : row + 1], inputs)
+        length = model.decoder.predict_length(z[row : row + 1])  # what decoding counts from
+        left = steps_left(length, inputs.size(1), cap=64)  # (1, T + 1)
+        states, _ = model.decoder(z[row : row + 1], inputs, left=left)
         log_probs = model.decoder.output.log_prob(states[0])  # (T + 1, V)
         picked = log_probs[torch.arange(len(tokens) + 1), torch.tensor([*tokens, EOS])]
-        return float(picked.mean())
+        return float(picked.mean().detach())
 
     greedy, beams = greedy_decode(model.decoder, z, 15), beam_search(model.decoder, z, 5, 15)
     for row in range(3):
@@ -125,3 +150,38 @@ def test_token_noise():
     assert sorted(swapped) == list(ids) and not np.array_equal(swapped, ids)
     assert np.abs(swapped - ids).max() == 1  # a token moves one place at most
     assert len(add_token_noise(np.array([7]), 0.99, 0.0, rng)) == 1
+
+
+def test_tied_shortlist_scores_the_common_tokens_and_the_targets():
+    torch.manual_seed(0)
+    config = TextModelConfig(vocab_size=40, softmax="tied", train_vocab=10, **TINY)
+    output = TextAutoencoder(config).decoder.output.train()
+    states, targets = torch.randn(5, 16), torch.tensor([3, 25, 25, 9, 31])
+    shortlist = torch.tensor([*range(10), 25, 31])
+    scores = output.logits(states)[:, shortlist]  # the full scores, restricted
+    expected = torch.nn.functional.cross_entropy(
+        scores, torch.tensor([3, 10, 10, 9, 11]), reduction="sum"
+    )
+    torch.testing.assert_close(output.nll(states, targets), expected)
+    output.eval()  # every token competes out of training
+    full = torch.nn.functional.cross_entropy(output.logits(states), targets, reduction="sum")
+    torch.testing.assert_close(output.nll(states, targets), full)
+    assert output.nll(states, targets) > expected
+
+
+def test_scheduled_sampling_feeds_the_decoders_own_guesses():
+    torch.manual_seed(0)
+    model = TextAutoencoder(TextModelConfig(vocab_size=30, **TINY)).train()
+    ids, lengths = batch()
+    previous, _, _ = decoder_targets(ids, lengths)
+    own = torch.full_like(previous, 29)
+    mixed = mix_in(previous, own, 1.0)
+    keep = (previous == BOS) | (previous == PAD)
+    assert torch.equal(mixed[keep], previous[keep]) and (mixed[~keep] == 29).all()
+    assert torch.equal(mix_in(previous, own, 0.0), previous)
+    z = model.embed(ids, lengths)
+    left = steps_left(lengths, previous.size(1), cap=64)
+    guesses = model._own_inputs(z, previous, left)
+    assert guesses.shape == previous.shape and (guesses[:, 0] == BOS).all()
+    parts = model.loss(ids, lengths, ids, lengths, sampling=0.5)
+    assert torch.isfinite(parts["loss"])

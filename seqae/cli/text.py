@@ -33,6 +33,8 @@ MODEL_OPTIONS = {
     "word_dropout": "word_dropout",
     "variational": "variational",
     "softmax": "softmax",
+    "length_dim": "length_dim",
+    "train_vocab": "train_vocab",
 }
 TRAIN_OPTIONS = {
     "epochs": "epochs",
@@ -44,6 +46,7 @@ TRAIN_OPTIONS = {
     "seed": "seed",
     "max_minutes": "max_minutes",
     "kl_anneal_steps": "kl_anneal_steps",
+    "sampling": "sampling",
     "noise_drop": "noise_drop",
     "noise_swap": "noise_swap",
     "max_tokens": "max_tokens",
@@ -57,7 +60,8 @@ TOKEN_OPTIONS = {
 }
 CORPUS_OPTIONS = {"text_column": "text_column", "max_words": "max_words"}
 TEXT_ONLY = {"token_dim", "word_dropout", "variational", "max_minutes", "kl_anneal_steps"}
-TEXT_ONLY |= {"noise_drop", "noise_swap", "max_tokens", "threads", "softmax"}
+TEXT_ONLY |= {"noise_drop", "noise_swap", "max_tokens", "threads", "softmax", "length_dim"}
+TEXT_ONLY |= {"train_vocab"}
 TEXT_ONLY |= {*TOKEN_OPTIONS, *CORPUS_OPTIONS}
 SHARED = {*MODEL_OPTIONS, *TRAIN_OPTIONS, "manifest", "out", "resume", "modality"} - TEXT_ONLY
 
@@ -91,7 +95,8 @@ def text_settings(params: dict[str, Any], given: set[str]):
 
     return (
         TokenizerConfig(**pick(TOKEN_OPTIONS)),
-        TextModelConfig(**pick(MODEL_OPTIONS)),
+        # the decoder counts lengths up to the longest sentence training shows it
+        TextModelConfig(**pick(MODEL_OPTIONS), max_length=params["max_tokens"]),
         TextTrainConfig(**pick(TRAIN_OPTIONS)),
         CorpusOptions(**pick(CORPUS_OPTIONS)),
     )

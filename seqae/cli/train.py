@@ -72,8 +72,9 @@ def train(
     sampling: Annotated[
         float,
         typer.Option(
-            help="Scheduled sampling with --teacher-forcing: chance of feeding the decoder its "
-            "own prediction, ramped from 0 to this by the last epoch.",
+            help="Scheduled sampling (audio with --teacher-forcing, and text): chance of "
+            "feeding the decoder its own prediction, ramped from 0 to this by the end of "
+            "training.",
             min=0.0,
             max=1.0,
         ),
@@ -188,8 +189,25 @@ def train(
         int, typer.Option(help="CPU threads (0: torch's choice).", min=0, rich_help_panel=TEXT)
     ] = TT.threads,
     softmax: Annotated[
-        str, typer.Option(help="full, or adaptive (cheaper).", rich_help_panel=TEXT)
+        str,
+        typer.Option(
+            help="full, adaptive (cheaper), or tied (token vectors = embeddings).",
+            rich_help_panel=TEXT,
+        ),
     ] = TM.softmax,
+    train_vocab: Annotated[
+        int,
+        typer.Option(
+            help="tied: score only this many common tokens and the batch's in training "
+            "(0: all; cheaper but less accurate).",
+            min=0,
+            rich_help_panel=TEXT,
+        ),
+    ] = TM.train_vocab,
+    length_dim: Annotated[
+        int,
+        typer.Option(help="Decoder reads tokens left (0: off).", min=0, rich_help_panel=TEXT),
+    ] = TM.length_dim,
 ) -> None:
     """Train a sequence autoencoder on the segments of MANIFEST (labels used only by
     --pairs labels), or with --modality text a sentence autoencoder on a text corpus (the

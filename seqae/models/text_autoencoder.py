@@ -7,6 +7,14 @@ every step. Optionally the vector is a sample from a Gaussian whose mean is the 
 (a variational bottleneck, Bowman et al. 2016), and some of the decoder's input tokens are
 replaced by <unk> (word dropout), so that the decoder must lean on the vector rather than on
 the words it has already read.
+
+The decoder can also be told how many tokens are left to write (Kikuchi et al. 2016's LenEmb):
+an embedding of that count joins its input at every step. In training the count comes from the
+true sentence; in decoding from a length predicted from the vector. Knowing where it stands in
+the sentence, a decoder that got a word wrong goes on with the right next word instead of
+drifting out of step with the rest of the sentence. The vector must then hold the length
+exactly, which sets apart sentences that differ by one dropped word: an option for
+reconstruction rather than for search.
 """
 
 from __future__ import annotations
@@ -44,6 +52,16 @@ def word_dropout(inputs: torch.Tensor, rate: float) -> torch.Tensor:
     return inputs.masked_fill(drop, UNK)
 
 
+def mix_in(inputs: torch.Tensor, own: torch.Tensor, rate: float) -> torch.Tensor:
+    """Replace a share ``rate`` of the decoder's true input tokens (never <bos> or padding) by
+    the tokens it predicted there itself: inputs, own (B, T) -> (B, T)."""
+    if rate <= 0.0:
+        return inputs
+    use = torch.rand(inputs.shape, device=inputs.device) < rate  # (B, T)
+    use &= (inputs != BOS) & (inputs != PAD)
+    return torch.where(use, own, inputs)
+
+
 def kl_divergence(mean: torch.Tensor, log_variance: torch.Tensor) -> torch.Tensor:
     """KL(N(mean, var) || N(0, I)) per sentence: (B, E), (B, E) -> (B,)."""
     return -0.5 * (1 + log_variance - mean.pow(2) - log_variance.exp()).sum(dim=-1)
@@ -62,13 +80,22 @@ def adaptive_cutoffs(vocab_size: int) -> list[int]:
 class TokenOutput(nn.Module):
     """Decoder states -> token log-probabilities.
 
-    A full softmax, or an adaptive one (Grave et al. 2017): the most frequent tokens in a
-    small head, rarer ones in tail clusters of smaller width, which costs a fraction of a full
-    softmax over a large vocabulary on a CPU. It assumes ids ranked by frequency, as the word
-    and character vocabularies are.
+    A full softmax; an adaptive one (Grave et al. 2017): the most frequent tokens in a small
+    head, rarer ones in tail clusters of smaller width, which costs a fraction of a full
+    softmax over a large vocabulary on a CPU (it assumes ids ranked by frequency, as the word
+    and character vocabularies are); or a tied one (Press and Wolf 2017): a full softmax whose
+    token vectors are the token embeddings the encoder reads. Tied, writing a token means
+    pointing the state at the very vector the encoder read for it, which a rare token's
+    embedding allows as soon as the copying itself is learnt.
+
+    In training, a tied softmax may score only a shortlist (Jean et al. 2015): the
+    ``train_vocab`` most frequent tokens and every token the batch has to write. That is a
+    fraction of the cost, but a rare token is pushed down only in the batches that hold it,
+    so out of training (where every token is scored) the rare tokens come out too likely:
+    for very large vocabularies only.
     """
 
-    def __init__(self, config: TextModelConfig) -> None:
+    def __init__(self, config: TextModelConfig, embedding: nn.Embedding) -> None:
         super().__init__()
         hidden, vocab = config.decoder_hidden_size, config.vocab_size
         cutoffs = adaptive_cutoffs(vocab) if config.softmax == "adaptive" else []
@@ -77,30 +104,64 @@ class TokenOutput(nn.Module):
             if cutoffs
             else None
         )
-        self.linear = nn.Linear(hidden, vocab) if self.adaptive is None else None
+        self.embedding = embedding if config.softmax == "tied" else None
+        if self.embedding is not None:
+            self.linear = nn.Linear(hidden, config.token_dim)  # into the embeddings' space
+            self.bias = nn.Parameter(torch.zeros(vocab))
+            self.train_vocab = config.train_vocab
+        else:
+            self.linear = nn.Linear(hidden, vocab) if self.adaptive is None else None
+
+    def logits(self, states: torch.Tensor) -> torch.Tensor:
+        """states (N, H) -> unnormalised scores (N, V) (full and tied softmax)."""
+        if self.embedding is None:
+            return self.linear(states)
+        return F.linear(self.linear(states), self.embedding.weight, self.bias)  # (N, V)
 
     def log_prob(self, states: torch.Tensor) -> torch.Tensor:
         """states (N, H) -> log-probabilities (N, V)."""
         if self.adaptive is not None:
             return self.adaptive.log_prob(states)
-        return self.linear(states).log_softmax(dim=-1)
+        return self.logits(states).log_softmax(dim=-1)
 
     def nll(self, states: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """states (N, H), targets (N,) -> summed negative log-likelihood of the targets."""
         if self.adaptive is not None:
             return self.adaptive(states, targets).loss * targets.numel()
-        return F.cross_entropy(self.linear(states), targets, reduction="sum")
+        if self.embedding is not None and self.training and self.train_vocab:
+            return self._shortlist_nll(states, targets)
+        return F.cross_entropy(self.logits(states), targets, reduction="sum")
+
+    def _shortlist_nll(self, states: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """The tied softmax over the frequent tokens and the targets only (training)."""
+        common = torch.arange(min(self.train_vocab, len(self.bias)), device=targets.device)
+        shortlist = torch.unique(torch.cat([common, targets]))  # (S,) sorted
+        scores = F.linear(
+            self.linear(states), self.embedding.weight[shortlist], self.bias[shortlist]
+        )  # (N, S)
+        return F.cross_entropy(scores, torch.searchsorted(shortlist, targets), reduction="sum")
 
     @torch.no_grad()
     def predict(self, states: torch.Tensor) -> torch.Tensor:
         """states (N, H) -> the most likely token of each (N,)."""
         if self.adaptive is not None:
             return self.adaptive.predict(states)
-        return self.linear(states).argmax(dim=-1)
+        return self.logits(states).argmax(dim=-1)
+
+
+def steps_left(lengths: torch.Tensor, steps: int, cap: int) -> torch.Tensor:
+    """Tokens still to write before <eos> at each decoder step: lengths (B,) -> (B, steps).
+
+    Step t reads token t - 1 and predicts token t, so L - t are left; 0 where <eos> (and any
+    padding after it) is due; counts over ``cap`` read as ``cap``.
+    """
+    t = torch.arange(steps, device=lengths.device)  # (steps,)
+    return (lengths[:, None] - t[None, :]).clamp(0, cap)  # (B, steps)
 
 
 class TokenDecoder(nn.Module):
-    """A GRU (or LSTM, RNN) that reads [previous token's embedding, sentence vector] per step.
+    """A GRU (or LSTM, RNN) that reads [previous token's embedding, sentence vector] per step,
+    and, with ``length_dim`` > 0, an embedding of the number of tokens left to write.
 
     The sentence vector also sets the initial state, so the first token is already informed.
     """
@@ -112,14 +173,18 @@ class TokenDecoder(nn.Module):
         self.initial = nn.Linear(
             config.embedding_dim, config.decoder_layers * config.decoder_hidden_size
         )
+        self.max_length = config.max_length
+        if config.length_dim:
+            self.left = nn.Embedding(config.max_length + 1, config.length_dim)
+            self.length_head = nn.Linear(config.embedding_dim, config.max_length + 1)
         self.rnn = RNN_CLASSES[config.decoder_cell](
-            input_size=config.token_dim + config.embedding_dim,
+            input_size=config.token_dim + config.embedding_dim + config.length_dim,
             hidden_size=config.decoder_hidden_size,
             num_layers=config.decoder_layers,
             batch_first=True,
         )
         self.dropout = nn.Dropout(config.dropout)
-        self.output = TokenOutput(config)
+        self.output = TokenOutput(config, embedding)
 
     def initial_state(self, z: torch.Tensor) -> RecurrentState:
         """z: (B, E) -> the RNN's initial state (L, B, H) (a pair of them for an LSTM)."""
@@ -127,22 +192,52 @@ class TokenDecoder(nn.Module):
         h0 = h0.view(z.size(0), self.config.decoder_layers, -1).transpose(0, 1).contiguous()
         return (h0, torch.zeros_like(h0)) if self.config.decoder_cell == "lstm" else h0
 
+    @property
+    def counts_length(self) -> bool:
+        return self.config.length_dim > 0
+
+    def length_logits(self, z: torch.Tensor) -> torch.Tensor:
+        """z: (B, E) -> scores (B, max_length + 1) of the sentence's length in tokens."""
+        return self.length_head(z)
+
+    @torch.no_grad()
+    def predict_length(self, z: torch.Tensor) -> torch.Tensor:
+        """z: (B, E) -> the most likely length of each sentence, at least one token (B,)."""
+        return self.length_logits(z)[:, 1:].argmax(dim=-1) + 1
+
     def forward(
-        self, z: torch.Tensor, inputs: torch.Tensor, state: RecurrentState | None = None
+        self,
+        z: torch.Tensor,
+        inputs: torch.Tensor,
+        state: RecurrentState | None = None,
+        left: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, RecurrentState]:
-        """z: (B, E), input tokens (B, T) -> output states (B, T, H) and the final state;
-        ``output.log_prob`` turns the former into token log-probabilities."""
+        """z: (B, E), input tokens (B, T), tokens left to write (B, T) (a length-counting
+        decoder only) -> output states (B, T, H) and the final state; ``output.log_prob``
+        turns the former into token log-probabilities."""
         state = self.initial_state(z) if state is None else state
-        tokens = self.dropout(self.embedding(inputs))  # (B, T, token_dim)
-        condition = z.unsqueeze(1).expand(-1, inputs.size(1), -1)  # (B, T, E)
-        out, state = self.rnn(torch.cat([tokens, condition], dim=-1), state)  # (B, T, H)
+        parts = [
+            self.dropout(self.embedding(inputs)),  # (B, T, token_dim)
+            z.unsqueeze(1).expand(-1, inputs.size(1), -1),  # (B, T, E)
+        ]
+        if self.counts_length:
+            if left is None:
+                raise ValueError("this decoder counts tokens: give it the tokens left per step")
+            parts.append(self.left(left.clamp(0, self.max_length)))  # (B, T, length_dim)
+        out, state = self.rnn(torch.cat(parts, dim=-1), state)  # (B, T, H)
         return self.dropout(out), state
 
     def step(
-        self, z: torch.Tensor, tokens: torch.Tensor, state: RecurrentState | None
+        self,
+        z: torch.Tensor,
+        tokens: torch.Tensor,
+        state: RecurrentState | None,
+        left: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, RecurrentState]:
-        """One step: z (B, E), previous tokens (B,) -> log-probabilities (B, V), new state."""
-        out, state = self(z, tokens[:, None], state)  # (B, 1, H)
+        """One step: z (B, E), previous tokens (B,), tokens left (B,) -> log-probabilities
+        (B, V), new state."""
+        left = None if left is None else left[:, None]  # (B, 1)
+        out, state = self(z, tokens[:, None], state, left)  # (B, 1, H)
         return self.output.log_prob(out[:, 0]), state
 
 
@@ -173,6 +268,16 @@ class TextAutoencoder(nn.Module):
         """ids: (B, T) -> sentence vectors (B, E): the posterior mean if variational."""
         return self.posterior(ids, lengths)[0]
 
+    @torch.no_grad()
+    def _own_inputs(
+        self, z: torch.Tensor, previous: torch.Tensor, left: torch.Tensor
+    ) -> torch.Tensor:
+        """What the decoder would read if it had read its own teacher-forced predictions:
+        z (B, E), true inputs (B, T) -> <bos> and the predictions of the first T - 1 tokens."""
+        states, _ = self.decoder(z, previous, left=left)  # (B, T, H)
+        predicted = self.decoder.output.predict(states.flatten(0, 1)).view_as(previous)
+        return torch.cat([previous[:, :1], predicted[:, :-1]], dim=1)  # (B, T)
+
     def loss(
         self,
         inputs: torch.Tensor,
@@ -180,8 +285,14 @@ class TextAutoencoder(nn.Module):
         targets: torch.Tensor,
         target_lengths: torch.Tensor,
         kl_scale: float = 1.0,
+        sampling: float = 0.0,
     ) -> dict[str, torch.Tensor]:
         """Rebuild ``targets`` (B, T') from ``inputs`` (B, T) (the same, or a noisy copy).
+
+        In training, a share ``sampling`` of the decoder's input tokens are its own guesses
+        instead of the true ones (parallel scheduled sampling, Duckworth et al. 2019): a first,
+        teacher-forced pass without gradients predicts every token, and the second pass, which
+        learns, reads a mix of true and predicted ones, as decoding will have to.
 
         Returns the loss (cross-entropy per token, plus the scaled KL spread over the tokens),
         its parts, and, out of training (it costs a full softmax), the share of tokens the
@@ -192,9 +303,12 @@ class TextAutoencoder(nn.Module):
         if log_variance is not None and self.training:
             z = mean + torch.randn_like(mean) * (0.5 * log_variance).exp()  # reparameterised
         previous, expected, lengths = decoder_targets(targets, target_lengths)  # (B, T' + 1)
+        left = steps_left(target_lengths, previous.size(1), self.config.max_length)  # (B, T'+1)
+        if self.training and sampling > 0:
+            previous = mix_in(previous, self._own_inputs(z, previous, left), sampling)
         if self.training:
             previous = word_dropout(previous, self.config.word_dropout)
-        states, _ = self.decoder(z, previous)  # (B, T' + 1, H)
+        states, _ = self.decoder(z, previous, left=left)  # (B, T' + 1, H)
         real = length_mask(lengths, expected.size(1))  # (B, T' + 1)
         count = real.sum().clamp(min=1)
         nll = self.decoder.output.nll(states[real], expected[real])  # over real tokens only
@@ -204,6 +318,14 @@ class TextAutoencoder(nn.Module):
             "cross_entropy": nll / count,
             "kl": kl / inputs.size(0),
         }
+        if self.decoder.counts_length:
+            # predicted from the mean, so decoding (which has only the mean) can trust it
+            scores = self.decoder.length_logits(mean)  # (B, max_length + 1)
+            truth = target_lengths.clamp(max=self.config.max_length)  # (B,)
+            parts["length_loss"] = F.cross_entropy(scores, truth)
+            parts["loss"] = parts["loss"] + parts["length_loss"]
+            if not self.training:
+                parts["length_accuracy"] = (scores.argmax(-1) == truth).float().mean()
         if not self.training:
             right = self.decoder.output.predict(states[real]) == expected[real]
             parts["accuracy"] = right.float().mean()

@@ -1,7 +1,8 @@
 """Decoding a sentence vector back into tokens: greedy (batched) and beam search.
 
-Both run the decoder one token at a time, each step reading the token chosen before it;
-neither is given the length of the sentence, only a cap on the number of steps.
+Both run the decoder one token at a time, each step reading the token chosen before it, under
+a cap on the number of steps. A decoder that counts the tokens left to write is told the
+length it predicts from the sentence vector, and counts down from there.
 """
 
 from __future__ import annotations
@@ -14,15 +15,26 @@ from seqae.models.text_autoencoder import RecurrentState, TokenDecoder
 from seqae.text.tokenizers import BOS, EOS
 
 
+def _lengths(decoder: TokenDecoder, z: torch.Tensor) -> torch.Tensor | None:
+    """z: (B, E) -> the predicted length of each sentence (B,), if the decoder counts."""
+    return decoder.predict_length(z) if decoder.counts_length else None
+
+
+def _left(lengths: torch.Tensor | None, step: int) -> torch.Tensor | None:
+    """Tokens left to write at ``step``: (B,), or None for a decoder that does not count."""
+    return None if lengths is None else (lengths - step).clamp(min=0)
+
+
 @torch.no_grad()
 def greedy_decode(decoder: TokenDecoder, z: torch.Tensor, max_steps: int) -> list[list[int]]:
     """z: (B, E) -> each sentence's most likely token at every step, up to <eos> (not kept)."""
     batch = z.size(0)
     token = torch.full((batch,), BOS, dtype=torch.long, device=z.device)  # (B,)
     state: RecurrentState | None = None
+    lengths = _lengths(decoder, z)  # (B,) or None
     chosen, done = [], torch.zeros(batch, dtype=torch.bool, device=z.device)
-    for _ in range(max_steps):
-        log_probs, state = decoder.step(z, token, state)  # (B, V)
+    for step in range(max_steps):
+        log_probs, state = decoder.step(z, token, state, _left(lengths, step))  # (B, V)
         token = log_probs.argmax(dim=-1)  # (B,)
         chosen.append(token)
         done |= token == EOS
@@ -62,11 +74,14 @@ def _beam_search_one(
 ) -> list[int]:
     """z: (1, E) -> the best hypothesis' tokens."""
     beams = _Beams([[]], z.new_zeros(1), None)
+    lengths = _lengths(decoder, z)  # (1,) or None
     finished: list[tuple[float, list[int]]] = []
     for step in range(max_steps):
         last = [tokens[-1] if tokens else BOS for tokens in beams.tokens]
         inputs = torch.tensor(last, dtype=torch.long, device=z.device)  # (K,)
-        log_probs, state = decoder.step(z.expand(len(last), -1), inputs, beams.state)  # (K, V)
+        left = _left(lengths, step)
+        left = None if left is None else left.expand(len(last))  # (K,)
+        log_probs, state = decoder.step(z.expand(len(last), -1), inputs, beams.state, left)
         totals = beams.scores[:, None] + log_probs  # (K, V)
         best, index = totals.flatten().topk(min(width, totals.numel()))  # (width,)
         rows, tokens = index // totals.size(1), index % totals.size(1)

@@ -48,19 +48,28 @@ class TextModelConfig:
     decoder_hidden_size: int = 256
     decoder_layers: int = 1
     decoder_cell: str = "gru"  # rnn | lstm | gru
-    softmax: str = "adaptive"  # full, or adaptive (frequency clusters; far cheaper on a CPU)
-    dropout: float = 0.1  # on token embeddings and between encoder layers
-    word_dropout: float = 0.0  # Bowman et al. 2016: decoder inputs replaced by <unk>
+    softmax: str = "tied"  # tied (token vectors = embeddings), adaptive (frequency clusters), full
+    train_vocab: int = 0  # tied, in training: score only these most frequent tokens and the
+    # batch's own targets (0: every token); cheaper, but the rare tokens come out too likely
+    dropout: float = 0.0  # on token embeddings and between encoder layers
+    word_dropout: float = 0.3  # Bowman et al. 2016: decoder inputs replaced by <unk>
     variational: bool = False  # a Gaussian bottleneck with a KL term (annealed in training)
     clockwork_modules: int = 4
+    length_dim: int = 0  # > 0: the decoder reads how many tokens are left (Kikuchi et al.)
+    max_length: int = 64  # lengths the decoder counts; longer sentences count as this long
 
     def __post_init__(self) -> None:
         if self.decoder_cell not in ("rnn", "lstm", "gru"):
             raise SeqaeError(f"decoder_cell must be rnn, lstm or gru, not {self.decoder_cell!r}")
-        if self.softmax not in ("full", "adaptive"):
-            raise SeqaeError(f"softmax must be full or adaptive, not {self.softmax!r}")
+        if self.softmax not in ("full", "adaptive", "tied"):
+            raise SeqaeError(f"softmax must be full, adaptive or tied, not {self.softmax!r}")
         if not 0.0 <= self.word_dropout < 1.0:
             raise SeqaeError(f"word_dropout must be in [0, 1), not {self.word_dropout}")
+        if self.length_dim < 0 or self.max_length < 1:
+            raise SeqaeError(
+                f"length_dim must be >= 0 and max_length >= 1, not {self.length_dim}, "
+                f"{self.max_length}"
+            )
 
     def encoder_config(self) -> ModelConfig:
         """The registry's config for an encoder reading token embeddings one per step.
@@ -97,12 +106,13 @@ class TextTrainConfig:
     seed: int = 0
     max_tokens: int = 64  # longer sentences are cut to this many tokens for training
     kl_anneal_steps: int = 2000  # variational: the KL weight rises from 0 to 1 over these steps
+    sampling: float = 0.0  # share of decoder inputs that are its own guesses, reached at the end
     noise_drop: float = 0.0  # denoising (Hill et al. 2016): share of input tokens dropped ...
     noise_swap: float = 0.0  # ... and share of neighbouring input tokens swapped
     threads: int = 0  # 0 = torch default
 
     def __post_init__(self) -> None:
-        for name in ("noise_drop", "noise_swap", "val_fraction"):
+        for name in ("noise_drop", "noise_swap", "val_fraction", "sampling"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise SeqaeError(f"{name} must be in [0, 1), not {getattr(self, name)}")
 

@@ -25,8 +25,11 @@ class TextAutoencoderModule(pl.LightningModule):
     def _shared_step(self, batch: tuple[torch.Tensor, ...], stage: str) -> torch.Tensor:
         inputs, input_lengths, targets, target_lengths = batch  # (B, T), (B,), (B, T'), (B,)
         scale = kl_weight(self.global_step, self.train_config.kl_anneal_steps)
-        parts = self.model.loss(inputs, input_lengths, targets, target_lengths, scale)
-        shown = ("loss", "accuracy") + (("kl",) if self.model.config.variational else ())
+        # scheduled sampling: the decoder first reads true tokens, then more and more its own
+        sampling = self.train_config.sampling * self._progress() if stage == "train" else 0.0
+        parts = self.model.loss(inputs, input_lengths, targets, target_lengths, scale, sampling)
+        shown = ("loss", "accuracy", "length_accuracy")
+        shown += ("kl",) if self.model.config.variational else ()
         for name in (name for name in shown if name in parts):
             self.log(
                 f"{stage}_{name}",
@@ -44,14 +47,27 @@ class TextAutoencoderModule(pl.LightningModule):
     def validation_step(self, batch, batch_idx: int) -> torch.Tensor:
         return self._shared_step(batch, "val")
 
-    def on_train_batch_start(self, batch, batch_idx: int) -> None:
-        # with a time budget the learning rate follows a cosine over the budget, since the
-        # number of epochs that fit in it depends on the machine and on what else runs there
+    def _budget_used(self) -> float | None:
+        """Share of the time budget spent (0 to 1), or None without a budget."""
         budget = self.train_config.max_minutes * 60
         timers = [c for c in self.trainer.callbacks if isinstance(c, Timer)]
         if budget <= 0 or not timers:
+            return None
+        return min(1.0, timers[0].time_elapsed("train") / budget)
+
+    def _progress(self) -> float:
+        """How far training has got (0 to 1): in time with a budget, else in epochs."""
+        used = self._budget_used()
+        if used is not None:
+            return used
+        return min(1.0, self.current_epoch / max(1, self.train_config.epochs - 1))
+
+    def on_train_batch_start(self, batch, batch_idx: int) -> None:
+        # with a time budget the learning rate follows a cosine over the budget, since the
+        # number of epochs that fit in it depends on the machine and on what else runs there
+        progress = self._budget_used()
+        if progress is None:
             return
-        progress = min(1.0, timers[0].time_elapsed("train") / budget)
         peak = self.train_config.learning_rate
         for group in self.optimizers().param_groups:
             group["lr"] = peak * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import torch
+
+from seqae.models.text_autoencoder import TextAutoencoder
+from seqae.models.token_search import greedy_decode
+from seqae.text.bundle import load_text_bundle, save_text_bundle
+from seqae.text.config import TextModelConfig, TokenizerConfig
+from seqae.text.tokenizers import fit_tokenizer
+
+SENTENCES = ["In the beginning God created the heaven and the earth.", "Jesus wept."]
+TINY = dict(token_dim=8, hidden_size=16, embedding_dim=12, decoder_hidden_size=16)
+
+
+def test_a_bundle_rebuilds_the_same_model(tmp_path):
+    torch.manual_seed(0)
+    tokenizer = fit_tokenizer(TokenizerConfig(kind="word"), SENTENCES)
+    config = TextModelConfig(vocab_size=tokenizer.vocab_size, length_dim=8, **TINY)
+    model = TextAutoencoder(config).eval()
+    save_text_bundle(tmp_path / "model.pt", model, tokenizer)
+    bundle = load_text_bundle(tmp_path)
+    assert bundle.model.decoder.counts_length
+    ids = torch.tensor([tokenizer.encode(SENTENCES[0])])
+    lengths = torch.tensor([ids.size(1)])
+    torch.testing.assert_close(bundle.model.embed(ids, lengths), model.embed(ids, lengths))
+    z = model.embed(ids, lengths)
+    steps = 2 * ids.size(1) + 10  # the bundle's cap on decoding steps
+    assert bundle.reconstruct_ids(SENTENCES[:1]) == greedy_decode(model.decoder, z, steps)
+
+
+def test_a_bundle_from_before_length_counting_still_loads(tmp_path):
+    """Bundles written before ``length_dim`` existed hold no such key: their decoder did not
+    count tokens, and must be rebuilt without the count."""
+    torch.manual_seed(0)
+    tokenizer = fit_tokenizer(TokenizerConfig(kind="word"), SENTENCES)
+    config = TextModelConfig(vocab_size=tokenizer.vocab_size, length_dim=0, **TINY)
+    save_text_bundle(tmp_path / "model.pt", TextAutoencoder(config), tokenizer)
+    payload = torch.load(tmp_path / "model.pt", weights_only=True)
+    for key in ("length_dim", "max_length"):
+        del payload["model_config"][key]
+    torch.save(payload, tmp_path / "model.pt")
+    bundle = load_text_bundle(tmp_path)
+    assert not bundle.model.decoder.counts_length
+    assert len(bundle.reconstruct(SENTENCES)) == 2
