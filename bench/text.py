@@ -21,8 +21,8 @@ from pathlib import Path
 
 DEFAULT_TRAIN = (
     "--tokens word --vocab-size 8000 --hidden 256 --dim 256 --decoder-hidden 256 "
-    "--token-dim 128 --batch-size 64 --lr 0.003 --dropout 0 --word-dropout 0.3 --epochs 100 "
-    "--patience 100 --max-minutes 30"
+    "--token-dim 128 --batch-size 64 --lr 0.003 --dropout 0 --word-dropout 0.3 --softmax tied "
+    "--epochs 100 --patience 100 --max-minutes 30"
 )
 
 
