@@ -43,23 +43,19 @@ def decoder_targets(ids: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Ten
     return inputs, targets, lengths + 1
 
 
-def word_dropout(inputs: torch.Tensor, rate: float) -> torch.Tensor:
-    """Replace a share ``rate`` of the decoder's input tokens (never <bos> or padding) by <unk>."""
-    if rate <= 0.0:
-        return inputs
-    drop = torch.rand(inputs.shape, device=inputs.device) < rate  # (B, T)
-    drop &= (inputs != BOS) & (inputs != PAD)
-    return inputs.masked_fill(drop, UNK)
-
-
 def mix_in(inputs: torch.Tensor, own: torch.Tensor, rate: float) -> torch.Tensor:
     """Replace a share ``rate`` of the decoder's true input tokens (never <bos> or padding) by
-    the tokens it predicted there itself: inputs, own (B, T) -> (B, T)."""
+    those of ``own`` (its own guesses, or <unk>): inputs, own (B, T) -> (B, T)."""
     if rate <= 0.0:
         return inputs
     use = torch.rand(inputs.shape, device=inputs.device) < rate  # (B, T)
     use &= (inputs != BOS) & (inputs != PAD)
     return torch.where(use, own, inputs)
+
+
+def word_dropout(inputs: torch.Tensor, rate: float) -> torch.Tensor:
+    """Replace a share ``rate`` of the decoder's input tokens (never <bos> or padding) by <unk>."""
+    return mix_in(inputs, torch.full_like(inputs, UNK), rate)
 
 
 def kl_divergence(mean: torch.Tensor, log_variance: torch.Tensor) -> torch.Tensor:
@@ -270,7 +266,7 @@ class TextAutoencoder(nn.Module):
 
     @torch.no_grad()
     def _own_inputs(
-        self, z: torch.Tensor, previous: torch.Tensor, left: torch.Tensor
+        self, z: torch.Tensor, previous: torch.Tensor, left: torch.Tensor | None
     ) -> torch.Tensor:
         """What the decoder would read if it had read its own teacher-forced predictions:
         z (B, E), true inputs (B, T) -> <bos> and the predictions of the first T - 1 tokens."""
@@ -303,7 +299,11 @@ class TextAutoencoder(nn.Module):
         if log_variance is not None and self.training:
             z = mean + torch.randn_like(mean) * (0.5 * log_variance).exp()  # reparameterised
         previous, expected, lengths = decoder_targets(targets, target_lengths)  # (B, T' + 1)
-        left = steps_left(target_lengths, previous.size(1), self.config.max_length)  # (B, T'+1)
+        left = (  # (B, T' + 1), only for a decoder that counts
+            steps_left(target_lengths, previous.size(1), self.config.max_length)
+            if self.decoder.counts_length
+            else None
+        )
         if self.training and sampling > 0:
             previous = mix_in(previous, self._own_inputs(z, previous, left), sampling)
         if self.training:
