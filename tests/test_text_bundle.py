@@ -29,16 +29,17 @@ def test_a_bundle_rebuilds_the_same_model(tmp_path):
 
 
 def test_a_bundle_from_before_length_counting_still_loads(tmp_path):
-    """Bundles written before ``length_dim`` existed hold no such key: their decoder did not
-    count tokens, and must be rebuilt without the count."""
+    """Bundles written before ``length_dim``, ``position_dim`` and ``feed_tokens`` existed hold
+    no such keys: their decoder read the previous token and did not count, and must be
+    rebuilt so (although a decoder now reads no tokens by default)."""
     torch.manual_seed(0)
     tokenizer = fit_tokenizer(TokenizerConfig(kind="word"), SENTENCES)
-    config = TextModelConfig(vocab_size=tokenizer.vocab_size, length_dim=0, **TINY)
+    config = TextModelConfig(vocab_size=tokenizer.vocab_size, feed_tokens=True, **TINY)
     save_text_bundle(tmp_path / "model.pt", TextAutoencoder(config), tokenizer)
     payload = torch.load(tmp_path / "model.pt", weights_only=True)
-    for key in ("length_dim", "max_length"):
+    for key in ("length_dim", "max_length", "position_dim", "feed_tokens"):
         del payload["model_config"][key]
     torch.save(payload, tmp_path / "model.pt")
     bundle = load_text_bundle(tmp_path)
-    assert not bundle.model.decoder.counts_length
+    assert not bundle.model.decoder.counts_length and bundle.model.config.feed_tokens
     assert len(bundle.reconstruct(SENTENCES)) == 2

@@ -113,10 +113,18 @@ def test_bad_input_is_reported_and_kept(tmp_path, text_workspace):
 @pytest.mark.parametrize("tokens", ["char", "bpe"])
 def test_other_tokens_and_variational(text_corpus, tmp_path, tokens):
     extra = ["--variational", "--word-dropout", "0.3", "--kl-anneal-steps", "5"]
-    extra += ["--sampling", "0.5", "--softmax", "adaptive" if tokens == "char" else "full"]
+    extra += ["--softmax", "adaptive" if tokens == "char" else "full"]
+    # the char model's decoder reads only the vector and its step's index (the default, plus
+    # positions), the bpe one also the previous token, some of them its own guesses
+    reads = {"feed_tokens": tokens == "bpe", "position_dim": 4 if tokens == "char" else 0}
+    extra += ["--position-dim", "4"] if tokens == "char" else ["--feed-tokens", "--sampling", "0.5"]
     args = ("train", text_corpus / "heldout.csv", "--out", tmp_path / "run", *TINY)
     result = run(*args, "--tokens", tokens, "--vocab-size", "60", *extra, "--epochs", "1")
     assert result.exit_code == 0 and f"{tokens} tokens" in result.output, result.output
+    model = json.loads((tmp_path / "run" / "config.json").read_text())["model"]
+    assert {name: model[name] for name in reads} == reads
+    # word dropout acts on the tokens the decoder reads: without them it does nothing, and says so
+    assert ("no effect" in result.output) == (tokens == "char"), result.output
     result = run("reconstruct", tmp_path / "run", "Jesus wept.")
     assert result.exit_code == 0 and result.output.strip()
 

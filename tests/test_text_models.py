@@ -82,10 +82,40 @@ def test_a_counting_decoder_needs_the_count():
         model.decoder.step(torch.zeros(2, 12), torch.tensor([BOS, BOS]), None)
 
 
-@pytest.mark.parametrize("length_dim", [0, 8])
-def test_overfits_a_batch_and_decodes_it(length_dim):
+def test_step_by_step_decoding_matches_the_whole_pass():
+    """Decoding runs one step at a time; it must see what training saw in one pass: the same
+    positions, the same state."""
     torch.manual_seed(0)
-    config = TextModelConfig(vocab_size=30, softmax="full", length_dim=length_dim, **TINY)
+    config = TextModelConfig(vocab_size=30, feed_tokens=True, position_dim=4, **TINY)
+    model = TextAutoencoder(config).eval()
+    ids, lengths = batch()
+    z = model.embed(ids, lengths)
+    inputs = decoder_targets(ids, lengths)[0]  # (B, T + 1)
+    whole = model.decoder.output.log_prob(model.decoder(z, inputs)[0].flatten(0, 1))
+    state, steps = None, []
+    for t in range(inputs.size(1)):
+        log_probs, state = model.decoder.step(z, inputs[:, t], state, start=t)  # (B, V)
+        steps.append(log_probs)
+    torch.testing.assert_close(torch.stack(steps, 1).flatten(0, 1), whole, rtol=1e-4, atol=1e-5)
+
+
+def test_a_decoder_that_does_not_read_tokens_ignores_them():
+    torch.manual_seed(0)
+    model = TextAutoencoder(TextModelConfig(vocab_size=30, **TINY)).eval()  # the default
+    z = torch.randn(2, 12)
+    one, _ = model.decoder.step(z, torch.tensor([5, 6]), None)
+    other, _ = model.decoder.step(z, torch.tensor([7, 8]), None)
+    torch.testing.assert_close(one, other)
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [{}, {"position_dim": 8}, {"feed_tokens": True}, {"feed_tokens": True, "length_dim": 8}],
+)
+def test_overfits_a_batch_and_decodes_it(shape):
+    torch.manual_seed(0)
+    length_dim = shape.get("length_dim", 0)
+    config = TextModelConfig(vocab_size=30, softmax="full", **shape, **TINY)
     model = TextAutoencoder(config)
     ids, lengths = batch()
     optimizer = torch.optim.Adam(model.parameters(), lr=2e-2)
@@ -171,7 +201,7 @@ def test_tied_shortlist_scores_the_common_tokens_and_the_targets():
 
 def test_scheduled_sampling_feeds_the_decoders_own_guesses():
     torch.manual_seed(0)
-    model = TextAutoencoder(TextModelConfig(vocab_size=30, **TINY)).train()
+    model = TextAutoencoder(TextModelConfig(vocab_size=30, feed_tokens=True, **TINY)).train()
     ids, lengths = batch()
     previous, _, _ = decoder_targets(ids, lengths)
     own = torch.full_like(previous, 29)

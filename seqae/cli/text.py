@@ -31,9 +31,11 @@ MODEL_OPTIONS = {
     "clockwork_modules": "clockwork_modules",
     "token_dim": "token_dim",
     "word_dropout": "word_dropout",
+    "feed_tokens": "feed_tokens",
     "variational": "variational",
     "softmax": "softmax",
     "length_dim": "length_dim",
+    "position_dim": "position_dim",
     "train_vocab": "train_vocab",
 }
 TRAIN_OPTIONS = {
@@ -61,7 +63,7 @@ TOKEN_OPTIONS = {
 CORPUS_OPTIONS = {"text_column": "text_column", "max_words": "max_words"}
 TEXT_ONLY = {"token_dim", "word_dropout", "variational", "max_minutes", "kl_anneal_steps"}
 TEXT_ONLY |= {"noise_drop", "noise_swap", "max_tokens", "threads", "softmax", "length_dim"}
-TEXT_ONLY |= {"train_vocab"}
+TEXT_ONLY |= {"train_vocab", "feed_tokens", "position_dim"}
 TEXT_ONLY |= {*TOKEN_OPTIONS, *CORPUS_OPTIONS}
 SHARED = {*MODEL_OPTIONS, *TRAIN_OPTIONS, "manifest", "out", "resume", "modality"} - TEXT_ONLY
 
@@ -129,6 +131,11 @@ def train_text(params: dict[str, Any], given: set[str]) -> None:
 
     check_modality_options("text", given)
     tokens, model, train, corpus = text_settings(params, given)
+    if not model.feed_tokens and (model.word_dropout > 0 or train.sampling > 0):
+        err_console.print(
+            "warning: --word-dropout and --sampling change the tokens the decoder reads; "
+            "without --feed-tokens it reads none, so they have no effect"
+        )
     source, out = params["manifest"], params["out"]
     job = TextTrainJob(source, out, tokens, model, train, corpus, resume=params["resume"])
     outcome = run_text_training(job)

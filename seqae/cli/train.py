@@ -72,7 +72,7 @@ def train(
     sampling: Annotated[
         float,
         typer.Option(
-            help="Scheduled sampling (audio with --teacher-forcing, and text): chance of "
+            help="Scheduled sampling (with --teacher-forcing or --feed-tokens): chance of "
             "feeding the decoder its own prediction, ramped from 0 to this by the end of "
             "training.",
             min=0.0,
@@ -165,7 +165,10 @@ def train(
         int, typer.Option(help="Token embedding size.", min=1, rich_help_panel=TEXT)
     ] = TM.token_dim,
     word_dropout: Annotated[
-        float, typer.Option(help="Decoder inputs replaced by <unk>.", rich_help_panel=TEXT)
+        float,
+        typer.Option(
+            help="With --feed-tokens: decoder inputs replaced by <unk>.", rich_help_panel=TEXT
+        ),
     ] = TM.word_dropout,
     variational: Annotated[
         bool, typer.Option(help="Variational bottleneck (KL term).", rich_help_panel=TEXT)
@@ -208,6 +211,17 @@ def train(
         int,
         typer.Option(help="Decoder reads tokens left (0: off).", min=0, rich_help_panel=TEXT),
     ] = TM.length_dim,
+    position_dim: Annotated[
+        int,
+        typer.Option(help="Decoder reads its step index (0: off).", min=0, rich_help_panel=TEXT),
+    ] = TM.position_dim,
+    feed_tokens: Annotated[
+        bool,
+        typer.Option(
+            help="Decoder also reads the previous token (off: only the vector).",
+            rich_help_panel=TEXT,
+        ),
+    ] = TM.feed_tokens,
 ) -> None:
     """Train a sequence autoencoder on the segments of MANIFEST (labels used only by
     --pairs labels), or with --modality text a sentence autoencoder on a text corpus (the

@@ -2,19 +2,24 @@
 
 The encoder is any encoder of the registry (the same ones that read speech frames), reading one
 token embedding per step. The decoder predicts the sentence's tokens one at a time with
-cross-entropy, reading the previous true token (teacher forcing) and the sentence's vector at
-every step. Optionally the vector is a sample from a Gaussian whose mean is the embedding
-(a variational bottleneck, Bowman et al. 2016), and some of the decoder's input tokens are
-replaced by <unk> (word dropout), so that the decoder must lean on the vector rather than on
-the words it has already read.
+cross-entropy, reading the sentence's vector at every step. Optionally the vector is a sample
+from a Gaussian whose mean is the embedding (a variational bottleneck, Bowman et al. 2016).
 
-The decoder can also be told how many tokens are left to write (Kikuchi et al. 2016's LenEmb):
-an embedding of that count joins its input at every step. In training the count comes from the
-true sentence; in decoding from a length predicted from the vector. Knowing where it stands in
-the sentence, a decoder that got a word wrong goes on with the right next word instead of
-drifting out of step with the rest of the sentence. The vector must then hold the length
-exactly, which sets apart sentences that differ by one dropped word: an option for
-reconstruction rather than for search.
+By default the decoder reads nothing else (the unconditioned decoder of Srivastava et al. 2015,
+as for speech), or also an embedding of its step's index (``position_dim``). It then decodes
+exactly as it was trained: a wrong word cannot lead it astray (no exposure bias), and greedy
+decoding is as good as its training accuracy.
+
+With ``feed_tokens`` it also reads the previous token: the true one in training (teacher
+forcing), its own guess in decoding. Some of those inputs can be replaced by <unk> (word
+dropout), so that the decoder must lean on the vector rather than on the words it has already
+read, or by its own guesses (scheduled sampling). Such a decoder can also be told how many
+tokens are left to write (Kikuchi et al. 2016's LenEmb): an embedding of that count joins its
+input at every step; in training the count comes from the true sentence, in decoding from a
+length predicted from the vector. Knowing where it stands, a decoder that got a word wrong goes
+on with the right next word instead of drifting out of step with the rest of the sentence. The
+vector must then hold the length exactly, which sets apart sentences that differ by one dropped
+word: an option for reconstruction rather than for search.
 """
 
 from __future__ import annotations
@@ -156,8 +161,9 @@ def steps_left(lengths: torch.Tensor, steps: int, cap: int) -> torch.Tensor:
 
 
 class TokenDecoder(nn.Module):
-    """A GRU (or LSTM, RNN) that reads [previous token's embedding, sentence vector] per step,
-    and, with ``length_dim`` > 0, an embedding of the number of tokens left to write.
+    """A GRU (or LSTM, RNN) that reads [previous token's embedding, sentence vector] per step
+    (only the latter if not ``feed_tokens``); with ``position_dim`` > 0 also an embedding of
+    the step's index, with ``length_dim`` > 0 one of the number of tokens left to write.
 
     The sentence vector also sets the initial state, so the first token is already informed.
     """
@@ -173,8 +179,13 @@ class TokenDecoder(nn.Module):
         if config.length_dim:
             self.left = nn.Embedding(config.max_length + 1, config.length_dim)
             self.length_head = nn.Linear(config.embedding_dim, config.max_length + 1)
+        if config.position_dim:
+            self.position = nn.Embedding(config.max_length + 1, config.position_dim)
         self.rnn = RNN_CLASSES[config.decoder_cell](
-            input_size=config.token_dim + config.embedding_dim + config.length_dim,
+            input_size=config.token_dim * config.feed_tokens
+            + config.embedding_dim
+            + config.position_dim
+            + config.length_dim,
             hidden_size=config.decoder_hidden_size,
             num_layers=config.decoder_layers,
             batch_first=True,
@@ -207,19 +218,23 @@ class TokenDecoder(nn.Module):
         inputs: torch.Tensor,
         state: RecurrentState | None = None,
         left: torch.Tensor | None = None,
+        start: int = 0,
     ) -> tuple[torch.Tensor, RecurrentState]:
         """z: (B, E), input tokens (B, T), tokens left to write (B, T) (a length-counting
-        decoder only) -> output states (B, T, H) and the final state; ``output.log_prob``
-        turns the former into token log-probabilities."""
+        decoder only), the index of the first of these steps -> output states (B, T, H) and
+        the final state; ``output.log_prob`` turns the former into token log-probabilities."""
         state = self.initial_state(z) if state is None else state
-        parts = [
-            self.dropout(self.embedding(inputs)),  # (B, T, token_dim)
-            z.unsqueeze(1).expand(-1, inputs.size(1), -1),  # (B, T, E)
-        ]
+        parts = [z.unsqueeze(1).expand(-1, inputs.size(1), -1)]  # (B, T, E)
+        if self.config.feed_tokens:
+            parts.insert(0, self.dropout(self.embedding(inputs)))  # (B, T, token_dim)
         if self.counts_length:
             if left is None:
                 raise ValueError("this decoder counts tokens: give it the tokens left per step")
             parts.append(self.left(left.clamp(0, self.max_length)))  # (B, T, length_dim)
+        if self.config.position_dim:
+            steps = torch.arange(start, start + inputs.size(1), device=z.device)  # (T,)
+            where = self.position(steps.clamp(max=self.max_length))  # (T, position_dim)
+            parts.append(where.expand(inputs.size(0), -1, -1))  # (B, T, position_dim)
         out, state = self.rnn(torch.cat(parts, dim=-1), state)  # (B, T, H)
         return self.dropout(out), state
 
@@ -229,11 +244,12 @@ class TokenDecoder(nn.Module):
         tokens: torch.Tensor,
         state: RecurrentState | None,
         left: torch.Tensor | None = None,
+        start: int = 0,
     ) -> tuple[torch.Tensor, RecurrentState]:
-        """One step: z (B, E), previous tokens (B,), tokens left (B,) -> log-probabilities
-        (B, V), new state."""
+        """Step ``start``: z (B, E), previous tokens (B,), tokens left (B,) ->
+        log-probabilities (B, V), new state."""
         left = None if left is None else left[:, None]  # (B, 1)
-        out, state = self(z, tokens[:, None], state, left)  # (B, 1, H)
+        out, state = self(z, tokens[:, None], state, left, start)  # (B, 1, H)
         return self.output.log_prob(out[:, 0]), state
 
 
@@ -304,7 +320,7 @@ class TextAutoencoder(nn.Module):
             if self.decoder.counts_length
             else None
         )
-        if self.training and sampling > 0:
+        if self.training and sampling > 0 and self.config.feed_tokens:
             previous = mix_in(previous, self._own_inputs(z, previous, left), sampling)
         if self.training:
             previous = word_dropout(previous, self.config.word_dropout)

@@ -1,8 +1,9 @@
 """Decoding a sentence vector back into tokens: greedy (batched) and beam search.
 
-Both run the decoder one token at a time, each step reading the token chosen before it, under
-a cap on the number of steps. A decoder that counts the tokens left to write is told the
-length it predicts from the sentence vector, and counts down from there.
+Both run the decoder one token at a time, each step reading the token chosen before it (if the
+decoder reads tokens) and its own index, under a cap on the number of steps. A decoder that
+counts the tokens left to write is told the length it predicts from the sentence vector, and
+counts down from there.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ def greedy_decode(decoder: TokenDecoder, z: torch.Tensor, max_steps: int) -> lis
     lengths = _lengths(decoder, z)  # (B,) or None
     chosen, done = [], torch.zeros(batch, dtype=torch.bool, device=z.device)
     for step in range(max_steps):
-        log_probs, state = decoder.step(z, token, state, _left(lengths, step))  # (B, V)
+        log_probs, state = decoder.step(z, token, state, _left(lengths, step), step)  # (B, V)
         token = log_probs.argmax(dim=-1)  # (B,)
         chosen.append(token)
         done |= token == EOS
@@ -81,7 +82,7 @@ def _beam_search_one(
         inputs = torch.tensor(last, dtype=torch.long, device=z.device)  # (K,)
         left = _left(lengths, step)
         left = None if left is None else left.expand(len(last))  # (K,)
-        log_probs, state = decoder.step(z.expand(len(last), -1), inputs, beams.state, left)
+        log_probs, state = decoder.step(z.expand(len(last), -1), inputs, beams.state, left, step)
         totals = beams.scores[:, None] + log_probs  # (K, V)
         best, index = totals.flatten().topk(min(width, totals.numel()))  # (width,)
         rows, tokens = index // totals.size(1), index % totals.size(1)

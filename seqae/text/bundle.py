@@ -144,7 +144,7 @@ def text_bundle_from_payload(payload: dict[str, Any], path: Path) -> TextModelBu
             f"{path}: text model format {payload.get('format_version')} is not "
             f"{FORMAT_VERSION}; re-train or upgrade seqae"
         )
-    model = TextAutoencoder(TextModelConfig(**payload["model_config"]))
+    model = TextAutoencoder(TextModelConfig.from_dict(payload["model_config"]))
     model.load_state_dict(payload["state_dict"])
     model.eval()
     tokenizer = tokenizer_from_state(payload["tokenizer"])

@@ -52,9 +52,14 @@ class TextModelConfig:
     train_vocab: int = 0  # tied, in training: score only these most frequent tokens and the
     # batch's own targets (0: every token); cheaper, but the rare tokens come out too likely
     dropout: float = 0.0  # on token embeddings and between encoder layers
-    word_dropout: float = 0.3  # Bowman et al. 2016: decoder inputs replaced by <unk>
+    # True: the decoder also reads the previous token (the true one in training, its own in
+    # decoding); False: only the vector (and its step's index with position_dim), so it decodes
+    # exactly as it was trained
+    feed_tokens: bool = False
+    word_dropout: float = 0.0  # feed_tokens: decoder inputs replaced by <unk> (Bowman et al.)
     variational: bool = False  # a Gaussian bottleneck with a KL term (annealed in training)
     clockwork_modules: int = 4
+    position_dim: int = 0  # > 0: the decoder reads its step's index (from the first token)
     length_dim: int = 0  # > 0: the decoder reads how many tokens are left (Kikuchi et al.)
     max_length: int = 64  # lengths the decoder counts; longer sentences count as this long
 
@@ -70,6 +75,12 @@ class TextModelConfig:
                 f"length_dim must be >= 0 and max_length >= 1, not {self.length_dim}, "
                 f"{self.max_length}"
             )
+
+    @classmethod
+    def from_dict(cls, stored: dict[str, Any]) -> TextModelConfig:
+        """The config of a saved model; those saved before ``feed_tokens`` existed fed their
+        decoder the previous token."""
+        return cls(**{"feed_tokens": True, **stored})
 
     def encoder_config(self) -> ModelConfig:
         """The registry's config for an encoder reading token embeddings one per step.

@@ -19,7 +19,7 @@ class TextAutoencoderModule(pl.LightningModule):
     def __init__(self, model: dict[str, Any], train: dict[str, Any]) -> None:
         super().__init__()
         self.save_hyperparameters()
-        self.model = TextAutoencoder(TextModelConfig(**model))
+        self.model = TextAutoencoder(TextModelConfig.from_dict(model))
         self.train_config = TextTrainConfig(**train)
 
     def _shared_step(self, batch: tuple[torch.Tensor, ...], stage: str) -> torch.Tensor:
