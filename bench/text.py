@@ -19,11 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-DEFAULT_TRAIN = (
-    "--tokens word --vocab-size 8000 --hidden 256 --dim 256 --decoder-hidden 256 "
-    "--token-dim 128 --batch-size 64 --lr 0.003 --dropout 0 --word-dropout 0.3 --softmax tied "
-    "--epochs 100 --patience 100 --max-minutes 30"
-)
+DEFAULT_TRAIN = "--max-minutes 30"  # the text model's own defaults, 30 minutes of training
 
 
 THREADS = {}  # OMP_NUM_THREADS for every command, when --threads is given

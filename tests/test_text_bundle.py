@@ -10,6 +10,7 @@ from seqae.text.tokenizers import fit_tokenizer
 
 SENTENCES = ["In the beginning God created the heaven and the earth.", "Jesus wept."]
 TINY = dict(token_dim=8, hidden_size=16, embedding_dim=12, decoder_hidden_size=16)
+NEWER = ("decoder_bidirectional", "length_head_hidden", "length_pull")  # keys added since
 
 
 def test_a_bundle_rebuilds_the_same_model(tmp_path):
@@ -37,9 +38,30 @@ def test_a_bundle_from_before_length_counting_still_loads(tmp_path):
     config = TextModelConfig(vocab_size=tokenizer.vocab_size, feed_tokens=True, **TINY)
     save_text_bundle(tmp_path / "model.pt", TextAutoencoder(config), tokenizer)
     payload = torch.load(tmp_path / "model.pt", weights_only=True)
-    for key in ("length_dim", "max_length", "position_dim", "feed_tokens"):
+    for key in ("length_dim", "max_length", "position_dim", "feed_tokens", *NEWER):
         del payload["model_config"][key]
     torch.save(payload, tmp_path / "model.pt")
     bundle = load_text_bundle(tmp_path)
     assert not bundle.model.decoder.counts_length and bundle.model.config.feed_tokens
     assert len(bundle.reconstruct(SENTENCES)) == 2
+
+
+def test_a_counting_bundle_from_before_the_length_pull_still_loads(tmp_path):
+    """Bundles written before ``length_pull`` predicted lengths with a linear head; they must
+    load into one, with the weights they were saved with."""
+    torch.manual_seed(0)
+    tokenizer = fit_tokenizer(TokenizerConfig(kind="word"), SENTENCES)
+    old = dict(feed_tokens=True, length_dim=8, length_head_hidden=0, length_pull=1.0)
+    model = TextAutoencoder(TextModelConfig(vocab_size=tokenizer.vocab_size, **old, **TINY))
+    save_text_bundle(tmp_path / "model.pt", model.eval(), tokenizer)
+    payload = torch.load(tmp_path / "model.pt", weights_only=True)
+    for key in NEWER:
+        del payload["model_config"][key]
+    torch.save(payload, tmp_path / "model.pt")
+    bundle = load_text_bundle(tmp_path)
+    assert isinstance(bundle.model.decoder.length_head, torch.nn.Linear)
+    assert bundle.model.config.length_pull == 1.0
+    z = torch.randn(3, 12)
+    torch.testing.assert_close(
+        bundle.model.decoder.predict_length(z), model.decoder.predict_length(z)
+    )

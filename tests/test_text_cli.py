@@ -114,9 +114,11 @@ def test_bad_input_is_reported_and_kept(tmp_path, text_workspace):
 def test_other_tokens_and_variational(text_corpus, tmp_path, tokens):
     extra = ["--variational", "--word-dropout", "0.3", "--kl-anneal-steps", "5"]
     extra += ["--softmax", "adaptive" if tokens == "char" else "full"]
-    # the char model's decoder reads only the vector and its step's index (the default, plus
-    # positions), the bpe one also the previous token, some of them its own guesses
+    # the char model's decoder reads only the vector and its step's index and runs both ways
+    # (the default, plus positions); the bpe one also reads the previous token, some of them
+    # its own guesses, and so runs one way
     reads = {"feed_tokens": tokens == "bpe", "position_dim": 4 if tokens == "char" else 0}
+    reads["decoder_bidirectional"] = tokens == "char"
     extra += ["--position-dim", "4"] if tokens == "char" else ["--feed-tokens", "--sampling", "0.5"]
     args = ("train", text_corpus / "heldout.csv", "--out", tmp_path / "run", *TINY)
     result = run(*args, "--tokens", tokens, "--vocab-size", "60", *extra, "--epochs", "1")
@@ -127,6 +129,14 @@ def test_other_tokens_and_variational(text_corpus, tmp_path, tokens):
     assert ("no effect" in result.output) == (tokens == "char"), result.output
     result = run("reconstruct", tmp_path / "run", "Jesus wept.")
     assert result.exit_code == 0 and result.output.strip()
+
+
+def test_a_decoder_that_reads_tokens_cannot_run_both_ways(text_corpus, tmp_path):
+    args = ("train", text_corpus / "heldout.csv", "--out", tmp_path / "run", *TINY)
+    result = run(*args, "--feed-tokens", "--decoder-bidirectional")
+    assert result.exit_code != 0 and "cannot read the previous token" in result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output
+    assert not (tmp_path / "run" / "model.pt").exists()
 
 
 def test_time_budget_sets_the_learning_rate(text_corpus, tmp_path):

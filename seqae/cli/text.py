@@ -36,6 +36,8 @@ MODEL_OPTIONS = {
     "softmax": "softmax",
     "length_dim": "length_dim",
     "position_dim": "position_dim",
+    "decoder_bidirectional": "decoder_bidirectional",
+    "length_pull": "length_pull",
     "train_vocab": "train_vocab",
 }
 TRAIN_OPTIONS = {
@@ -63,7 +65,8 @@ TOKEN_OPTIONS = {
 CORPUS_OPTIONS = {"text_column": "text_column", "max_words": "max_words"}
 TEXT_ONLY = {"token_dim", "word_dropout", "variational", "max_minutes", "kl_anneal_steps"}
 TEXT_ONLY |= {"noise_drop", "noise_swap", "max_tokens", "threads", "softmax", "length_dim"}
-TEXT_ONLY |= {"train_vocab", "feed_tokens", "position_dim"}
+TEXT_ONLY |= {"train_vocab", "feed_tokens", "position_dim", "decoder_bidirectional"}
+TEXT_ONLY |= {"length_pull"}
 TEXT_ONLY |= {*TOKEN_OPTIONS, *CORPUS_OPTIONS}
 SHARED = {*MODEL_OPTIONS, *TRAIN_OPTIONS, "manifest", "out", "resume", "modality"} - TEXT_ONLY
 

@@ -222,6 +222,24 @@ def train(
             rich_help_panel=TEXT,
         ),
     ] = TM.feed_tokens,
+    decoder_bidirectional: Annotated[
+        bool | None,
+        typer.Option(
+            help="Decoder runs both ways over the length it predicts, writing every token at "
+            "once [default: on, off with --feed-tokens].",
+            show_default=False,
+            rich_help_panel=TEXT,
+        ),
+    ] = TM.decoder_bidirectional,
+    length_pull: Annotated[
+        float,
+        typer.Option(
+            help="Share of the length head's gradient that reaches the sentence vector.",
+            min=0.0,
+            max=1.0,
+            rich_help_panel=TEXT,
+        ),
+    ] = TM.length_pull,
 ) -> None:
     """Train a sequence autoencoder on the segments of MANIFEST (labels used only by
     --pairs labels), or with --modality text a sentence autoencoder on a text corpus (the

@@ -20,6 +20,12 @@ length predicted from the vector. Knowing where it stands, a decoder that got a 
 on with the right next word instead of drifting out of step with the rest of the sentence. The
 vector must then hold the length exactly, which sets apart sentences that differ by one dropped
 word: an option for reconstruction rather than for search.
+
+A decoder that reads no tokens may also run both ways (``decoder_bidirectional``): forwards from
+the first token and backwards from the last, over as many steps as the sentence has tokens
+(the true count in training, the count a head predicts from the vector in decoding). A
+one-way decoder must carry its place through every step it has taken, and its accuracy falls
+along the sentence; run both ways, each token is as near one end as the other.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from seqae.models.encoders import RNN_CLASSES
 from seqae.models.padding import length_mask
@@ -98,7 +105,8 @@ class TokenOutput(nn.Module):
 
     def __init__(self, config: TextModelConfig, embedding: nn.Embedding) -> None:
         super().__init__()
-        hidden, vocab = config.decoder_hidden_size, config.vocab_size
+        directions = 2 if config.decoder_bidirectional else 1
+        hidden, vocab = config.decoder_hidden_size * directions, config.vocab_size
         cutoffs = adaptive_cutoffs(vocab) if config.softmax == "adaptive" else []
         self.adaptive = (
             nn.AdaptiveLogSoftmaxWithLoss(hidden, vocab, cutoffs, div_value=2.0)
@@ -150,6 +158,28 @@ class TokenOutput(nn.Module):
         return self.logits(states).argmax(dim=-1)
 
 
+def length_head(config: TextModelConfig) -> nn.Module:
+    """Sentence vector (B, E) -> scores (B, max_length + 1) of its length in tokens.
+
+    A hidden layer lets the head read the length from a vector that holds it in any form,
+    not only along a line: the vector need not be stretched by length to serve it.
+    """
+    classes = config.max_length + 1
+    if not config.length_head_hidden:
+        return nn.Linear(config.embedding_dim, classes)
+    return nn.Sequential(
+        nn.Linear(config.embedding_dim, config.length_head_hidden),
+        nn.Tanh(),
+        nn.Linear(config.length_head_hidden, classes),
+    )
+
+
+def scale_gradient(x: torch.Tensor, scale: float) -> torch.Tensor:
+    """x itself in the forward pass; in the backward pass only a share ``scale`` of the
+    gradient flows back through it."""
+    return x if scale == 1.0 else x.detach() + scale * (x - x.detach())
+
+
 def steps_left(lengths: torch.Tensor, steps: int, cap: int) -> torch.Tensor:
     """Tokens still to write before <eos> at each decoder step: lengths (B,) -> (B, steps).
 
@@ -164,21 +194,26 @@ class TokenDecoder(nn.Module):
     """A GRU (or LSTM, RNN) that reads [previous token's embedding, sentence vector] per step
     (only the latter if not ``feed_tokens``); with ``position_dim`` > 0 also an embedding of
     the step's index, with ``length_dim`` > 0 one of the number of tokens left to write.
+    With ``decoder_bidirectional`` it runs both ways over the sentence's steps at once.
 
-    The sentence vector also sets the initial state, so the first token is already informed.
+    The sentence vector also sets the initial state, so the first token is already informed
+    (and, run both ways, the last one too).
     """
 
     def __init__(self, config: TextModelConfig, embedding: nn.Embedding) -> None:
         super().__init__()
         self.config = config
         self.embedding = embedding  # shared with the encoder
+        self.directions = 2 if config.decoder_bidirectional else 1
         self.initial = nn.Linear(
-            config.embedding_dim, config.decoder_layers * config.decoder_hidden_size
+            config.embedding_dim,
+            config.decoder_layers * self.directions * config.decoder_hidden_size,
         )
         self.max_length = config.max_length
         if config.length_dim:
             self.left = nn.Embedding(config.max_length + 1, config.length_dim)
-            self.length_head = nn.Linear(config.embedding_dim, config.max_length + 1)
+        if self.predicts_length:
+            self.length_head = length_head(config)
         if config.position_dim:
             self.position = nn.Embedding(config.max_length + 1, config.position_dim)
         self.rnn = RNN_CLASSES[config.decoder_cell](
@@ -188,20 +223,34 @@ class TokenDecoder(nn.Module):
             + config.length_dim,
             hidden_size=config.decoder_hidden_size,
             num_layers=config.decoder_layers,
+            bidirectional=config.decoder_bidirectional,
             batch_first=True,
         )
         self.dropout = nn.Dropout(config.dropout)
         self.output = TokenOutput(config, embedding)
 
     def initial_state(self, z: torch.Tensor) -> RecurrentState:
-        """z: (B, E) -> the RNN's initial state (L, B, H) (a pair of them for an LSTM)."""
-        h0 = torch.tanh(self.initial(z))  # (B, L * H)
-        h0 = h0.view(z.size(0), self.config.decoder_layers, -1).transpose(0, 1).contiguous()
+        """z: (B, E) -> the RNN's initial state (L * D, B, H) for L layers of D directions
+        (a pair of them for an LSTM)."""
+        h0 = torch.tanh(self.initial(z))  # (B, L * D * H)
+        h0 = h0.view(z.size(0), self.config.decoder_layers * self.directions, -1)
+        h0 = h0.transpose(0, 1).contiguous()  # (L * D, B, H)
         return (h0, torch.zeros_like(h0)) if self.config.decoder_cell == "lstm" else h0
 
     @property
     def counts_length(self) -> bool:
+        """Whether the decoder reads how many tokens are left at each step."""
         return self.config.length_dim > 0
+
+    @property
+    def bidirectional(self) -> bool:
+        """Whether the decoder writes the whole sentence at once, run both ways over it."""
+        return self.config.decoder_bidirectional
+
+    @property
+    def predicts_length(self) -> bool:
+        """Whether decoding starts from a length predicted from the vector."""
+        return self.counts_length or self.bidirectional
 
     def length_logits(self, z: torch.Tensor) -> torch.Tensor:
         """z: (B, E) -> scores (B, max_length + 1) of the sentence's length in tokens."""
@@ -219,10 +268,14 @@ class TokenDecoder(nn.Module):
         state: RecurrentState | None = None,
         left: torch.Tensor | None = None,
         start: int = 0,
+        lengths: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, RecurrentState]:
         """z: (B, E), input tokens (B, T), tokens left to write (B, T) (a length-counting
-        decoder only), the index of the first of these steps -> output states (B, T, H) and
-        the final state; ``output.log_prob`` turns the former into token log-probabilities."""
+        decoder only), the index of the first of these steps, each sentence's steps (B,) (a
+        bidirectional decoder only) -> output states (B, T, D * H) and the final state;
+        ``output.log_prob`` turns the former into token log-probabilities."""
+        if self.bidirectional and (lengths is None or state is not None or start):
+            raise ValueError("a bidirectional decoder runs over whole sentences: give lengths")
         state = self.initial_state(z) if state is None else state
         parts = [z.unsqueeze(1).expand(-1, inputs.size(1), -1)]  # (B, T, E)
         if self.config.feed_tokens:
@@ -235,8 +288,15 @@ class TokenDecoder(nn.Module):
             steps = torch.arange(start, start + inputs.size(1), device=z.device)  # (T,)
             where = self.position(steps.clamp(max=self.max_length))  # (T, position_dim)
             parts.append(where.expand(inputs.size(0), -1, -1))  # (B, T, position_dim)
-        out, state = self.rnn(torch.cat(parts, dim=-1), state)  # (B, T, H)
-        return self.dropout(out), state
+        steps = torch.cat(parts, dim=-1)  # (B, T, input)
+        if not self.bidirectional:
+            out, state = self.rnn(steps, state)  # (B, T, H)
+            return self.dropout(out), state
+        # packed, so that the backward direction starts at each sentence's own last step
+        packed = pack_padded_sequence(steps, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        out, state = self.rnn(packed, state)
+        out, _ = pad_packed_sequence(out, batch_first=True, total_length=steps.size(1))
+        return self.dropout(out), state  # (B, T, 2H)
 
     def step(
         self,
@@ -248,6 +308,8 @@ class TokenDecoder(nn.Module):
     ) -> tuple[torch.Tensor, RecurrentState]:
         """Step ``start``: z (B, E), previous tokens (B,), tokens left (B,) ->
         log-probabilities (B, V), new state."""
+        if self.bidirectional:
+            raise ValueError("a bidirectional decoder writes whole sentences, not single steps")
         left = None if left is None else left[:, None]  # (B, 1)
         out, state = self(z, tokens[:, None], state, left, start)  # (B, 1, H)
         return self.output.log_prob(out[:, 0]), state
@@ -324,7 +386,8 @@ class TextAutoencoder(nn.Module):
             previous = mix_in(previous, self._own_inputs(z, previous, left), sampling)
         if self.training:
             previous = word_dropout(previous, self.config.word_dropout)
-        states, _ = self.decoder(z, previous, left=left)  # (B, T' + 1, H)
+        steps = lengths if self.decoder.bidirectional else None
+        states, _ = self.decoder(z, previous, left=left, lengths=steps)  # (B, T' + 1, D * H)
         real = length_mask(lengths, expected.size(1))  # (B, T' + 1)
         count = real.sum().clamp(min=1)
         nll = self.decoder.output.nll(states[real], expected[real])  # over real tokens only
@@ -334,9 +397,11 @@ class TextAutoencoder(nn.Module):
             "cross_entropy": nll / count,
             "kl": kl / inputs.size(0),
         }
-        if self.decoder.counts_length:
+        if self.decoder.predicts_length:
             # predicted from the mean, so decoding (which has only the mean) can trust it
-            scores = self.decoder.length_logits(mean)  # (B, max_length + 1)
+            # the head learns at the full rate, the vector only a share length_pull of it
+            pulled = scale_gradient(mean, self.config.length_pull)  # (B, E)
+            scores = self.decoder.length_logits(pulled)  # (B, max_length + 1)
             truth = target_lengths.clamp(max=self.config.max_length)  # (B,)
             parts["length_loss"] = F.cross_entropy(scores, truth)
             parts["loss"] = parts["loss"] + parts["length_loss"]

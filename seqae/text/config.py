@@ -44,7 +44,7 @@ class TextModelConfig:
     hidden_size: int = 256
     layers: int = 1
     bidirectional: bool = True
-    embedding_dim: int = 256
+    embedding_dim: int = 512
     decoder_hidden_size: int = 256
     decoder_layers: int = 1
     decoder_cell: str = "gru"  # rnn | lstm | gru
@@ -60,16 +60,35 @@ class TextModelConfig:
     variational: bool = False  # a Gaussian bottleneck with a KL term (annealed in training)
     clockwork_modules: int = 4
     position_dim: int = 0  # > 0: the decoder reads its step's index (from the first token)
+    # True: the decoder runs both ways over the sentence's length (which a head predicts from
+    # the vector in decoding), so its last tokens are as near a start as its first; it cannot
+    # read tokens. None: both ways unless feed_tokens
+    decoder_bidirectional: bool | None = None
     length_dim: int = 0  # > 0: the decoder reads how many tokens are left (Kikuchi et al.)
     max_length: int = 64  # lengths the decoder counts; longer sentences count as this long
+    # the head that predicts a sentence's length from its vector (bidirectional or counting
+    # decoders): its hidden layer (0: linear), and the share of its loss's gradient that
+    # reaches the vector; the head itself learns at the full rate. A vector pulled hard
+    # towards its length sets apart sentences that differ by one dropped word
+    length_head_hidden: int = 256
+    length_pull: float = 0.03
 
     def __post_init__(self) -> None:
+        if self.decoder_bidirectional is None:  # frozen: set the resolved value once, here
+            object.__setattr__(self, "decoder_bidirectional", not self.feed_tokens)
         if self.decoder_cell not in ("rnn", "lstm", "gru"):
             raise SeqaeError(f"decoder_cell must be rnn, lstm or gru, not {self.decoder_cell!r}")
         if self.softmax not in ("full", "adaptive", "tied"):
             raise SeqaeError(f"softmax must be full, adaptive or tied, not {self.softmax!r}")
         if not 0.0 <= self.word_dropout < 1.0:
             raise SeqaeError(f"word_dropout must be in [0, 1), not {self.word_dropout}")
+        if self.decoder_bidirectional and self.feed_tokens:
+            raise SeqaeError(
+                "a bidirectional decoder cannot read the previous token: it writes every token "
+                "at once (drop --feed-tokens or --decoder-bidirectional)"
+            )
+        if not 0.0 <= self.length_pull <= 1.0:
+            raise SeqaeError(f"length_pull must be in [0, 1], not {self.length_pull}")
         if self.length_dim < 0 or self.max_length < 1:
             raise SeqaeError(
                 f"length_dim must be >= 0 and max_length >= 1, not {self.length_dim}, "
@@ -78,9 +97,12 @@ class TextModelConfig:
 
     @classmethod
     def from_dict(cls, stored: dict[str, Any]) -> TextModelConfig:
-        """The config of a saved model; those saved before ``feed_tokens`` existed fed their
-        decoder the previous token."""
-        return cls(**{"feed_tokens": True, **stored})
+        """The config of a saved model. Those saved before ``feed_tokens`` existed fed their
+        decoder the previous token; those saved before ``length_pull`` had a one-way decoder
+        and predicted lengths with a linear head whose whole gradient reached the vector."""
+        older = {"feed_tokens": True, "decoder_bidirectional": False}
+        older |= {"length_head_hidden": 0, "length_pull": 1.0}
+        return cls(**{**(older if "length_pull" not in stored else {}), **stored})
 
     def encoder_config(self) -> ModelConfig:
         """The registry's config for an encoder reading token embeddings one per step.
