@@ -17,15 +17,18 @@ read, or by its own guesses (scheduled sampling). Such a decoder can also be tol
 tokens are left to write (Kikuchi et al. 2016's LenEmb): an embedding of that count joins its
 input at every step; in training the count comes from the true sentence, in decoding from a
 length predicted from the vector. Knowing where it stands, a decoder that got a word wrong goes
-on with the right next word instead of drifting out of step with the rest of the sentence. The
-vector must then hold the length exactly, which sets apart sentences that differ by one dropped
-word: an option for reconstruction rather than for search.
+on with the right next word instead of drifting out of step with the rest of the sentence.
 
 A decoder that reads no tokens may also run both ways (``decoder_bidirectional``): forwards from
 the first token and backwards from the last, over as many steps as the sentence has tokens
 (the true count in training, the count a head predicts from the vector in decoding). A
 one-way decoder must carry its place through every step it has taken, and its accuracy falls
 along the sentence; run both ways, each token is as near one end as the other.
+
+The vector must then hold the sentence's length. Pulled hard towards it, the vector sets apart
+sentences that differ by one dropped word, so the length head has a hidden layer (it need not
+find the length along a line) and only a share ``length_pull`` of its gradient reaches the
+vector.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from seqae.models.encoders import RNN_CLASSES
 from seqae.models.padding import length_mask
 from seqae.models.registry import build_encoder
+from seqae.models.token_output import TokenOutput
 from seqae.text.config import TextModelConfig
 from seqae.text.tokenizers import BOS, EOS, PAD, UNK
 
@@ -78,84 +82,6 @@ def kl_divergence(mean: torch.Tensor, log_variance: torch.Tensor) -> torch.Tenso
 def kl_weight(step: int, anneal_steps: int) -> float:
     """The KL term's weight: rises linearly from 0 to 1 over ``anneal_steps`` optimiser steps."""
     return 1.0 if anneal_steps <= 0 else min(1.0, step / anneal_steps)
-
-
-def adaptive_cutoffs(vocab_size: int) -> list[int]:
-    """Where the adaptive softmax's frequency clusters start (ids are ranked by frequency)."""
-    return [c for c in (1000, 4000) if c < vocab_size - 1]
-
-
-class TokenOutput(nn.Module):
-    """Decoder states -> token log-probabilities.
-
-    A full softmax; an adaptive one (Grave et al. 2017): the most frequent tokens in a small
-    head, rarer ones in tail clusters of smaller width, which costs a fraction of a full
-    softmax over a large vocabulary on a CPU (it assumes ids ranked by frequency, as the word
-    and character vocabularies are); or a tied one (Press and Wolf 2017): a full softmax whose
-    token vectors are the token embeddings the encoder reads. Tied, writing a token means
-    pointing the state at the very vector the encoder read for it, which a rare token's
-    embedding allows as soon as the copying itself is learnt.
-
-    In training, a tied softmax may score only a shortlist (Jean et al. 2015): the
-    ``train_vocab`` most frequent tokens and every token the batch has to write. That is a
-    fraction of the cost, but a rare token is pushed down only in the batches that hold it,
-    so out of training (where every token is scored) the rare tokens come out too likely:
-    for very large vocabularies only.
-    """
-
-    def __init__(self, config: TextModelConfig, embedding: nn.Embedding) -> None:
-        super().__init__()
-        directions = 2 if config.decoder_bidirectional else 1
-        hidden, vocab = config.decoder_hidden_size * directions, config.vocab_size
-        cutoffs = adaptive_cutoffs(vocab) if config.softmax == "adaptive" else []
-        self.adaptive = (
-            nn.AdaptiveLogSoftmaxWithLoss(hidden, vocab, cutoffs, div_value=2.0)
-            if cutoffs
-            else None
-        )
-        self.embedding = embedding if config.softmax == "tied" else None
-        if self.embedding is not None:
-            self.linear = nn.Linear(hidden, config.token_dim)  # into the embeddings' space
-            self.bias = nn.Parameter(torch.zeros(vocab))
-            self.train_vocab = config.train_vocab
-        else:
-            self.linear = nn.Linear(hidden, vocab) if self.adaptive is None else None
-
-    def logits(self, states: torch.Tensor) -> torch.Tensor:
-        """states (N, H) -> unnormalised scores (N, V) (full and tied softmax)."""
-        if self.embedding is None:
-            return self.linear(states)
-        return F.linear(self.linear(states), self.embedding.weight, self.bias)  # (N, V)
-
-    def log_prob(self, states: torch.Tensor) -> torch.Tensor:
-        """states (N, H) -> log-probabilities (N, V)."""
-        if self.adaptive is not None:
-            return self.adaptive.log_prob(states)
-        return self.logits(states).log_softmax(dim=-1)
-
-    def nll(self, states: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        """states (N, H), targets (N,) -> summed negative log-likelihood of the targets."""
-        if self.adaptive is not None:
-            return self.adaptive(states, targets).loss * targets.numel()
-        if self.embedding is not None and self.training and self.train_vocab:
-            return self._shortlist_nll(states, targets)
-        return F.cross_entropy(self.logits(states), targets, reduction="sum")
-
-    def _shortlist_nll(self, states: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        """The tied softmax over the frequent tokens and the targets only (training)."""
-        common = torch.arange(min(self.train_vocab, len(self.bias)), device=targets.device)
-        shortlist = torch.unique(torch.cat([common, targets]))  # (S,) sorted
-        scores = F.linear(
-            self.linear(states), self.embedding.weight[shortlist], self.bias[shortlist]
-        )  # (N, S)
-        return F.cross_entropy(scores, torch.searchsorted(shortlist, targets), reduction="sum")
-
-    @torch.no_grad()
-    def predict(self, states: torch.Tensor) -> torch.Tensor:
-        """states (N, H) -> the most likely token of each (N,)."""
-        if self.adaptive is not None:
-            return self.adaptive.predict(states)
-        return self.logits(states).argmax(dim=-1)
 
 
 def length_head(config: TextModelConfig) -> nn.Module:
