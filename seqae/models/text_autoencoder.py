@@ -153,7 +153,7 @@ class TokenDecoder(nn.Module):
             batch_first=True,
         )
         self.dropout = nn.Dropout(config.dropout)
-        self.output = TokenOutput(config, embedding)
+        self.output = TokenOutput(config, embedding, self.directions * config.decoder_hidden_size)
 
     def initial_state(self, z: torch.Tensor) -> RecurrentState:
         """z: (B, E) -> the RNN's initial state (L * D, B, H) for L layers of D directions

@@ -32,10 +32,10 @@ class TokenOutput(nn.Module):
     for very large vocabularies only.
     """
 
-    def __init__(self, config: TextModelConfig, embedding: nn.Embedding) -> None:
+    def __init__(self, config: TextModelConfig, embedding: nn.Embedding, hidden: int) -> None:
+        """``hidden``: the width of the decoder states it reads."""
         super().__init__()
-        directions = 2 if config.decoder_bidirectional else 1
-        hidden, vocab = config.decoder_hidden_size * directions, config.vocab_size
+        vocab = config.vocab_size
         cutoffs = adaptive_cutoffs(vocab) if config.softmax == "adaptive" else []
         self.adaptive = (
             nn.AdaptiveLogSoftmaxWithLoss(hidden, vocab, cutoffs, div_value=2.0)
