@@ -29,6 +29,7 @@ def replace_dir(
     skip: Collection[str] = (),
 ) -> None:
     """Build a new ``out`` with ``write(temp)``, keeping ``keep_from``'s files not in ``skip``."""
+    out = Path(out).resolve()  # "." cannot be renamed; its absolute path can
     out.parent.mkdir(parents=True, exist_ok=True)
     temp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
     try:

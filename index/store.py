@@ -26,6 +26,7 @@ from index.params import search_parameters, stored_vectors, stores_exact_vectors
 from index.recall import Tuning
 from index.vectors import load_index, search_index
 from seqae.errors import SeqaeError
+from seqae.runs import INDEX, check_not_input, directory_kind
 
 logger = logging.getLogger(__name__)
 
@@ -140,12 +141,23 @@ def _check_rows(vectors: np.ndarray, metadata: pa.Table, dim: int, where: Path) 
         raise SeqaeError(f"{where}: {len(vectors)} vectors but {metadata.num_rows} metadata rows")
 
 
-def check_out_dir(out: Path, overwrite: bool) -> None:
-    """Refuse to write over a file, or over a non-empty directory unless asked to."""
+def check_out_dir(out: Path, overwrite: bool, inputs: Iterable[Path] = ()) -> None:
+    """Refuse to write over a file, an input, or a non-empty directory unless asked to; and
+    even then, to replace anything but an index directory."""
     if out.exists() and not out.is_dir():
         raise SeqaeError(f"{out}: exists and is not a directory")
-    if out.is_dir() and any(out.iterdir()) and not overwrite:
+    check_not_input(out, inputs)
+    if not out.is_dir() or not any(out.iterdir()):
+        return
+    if not overwrite:
         raise SeqaeError(f"{out}: directory is not empty (pass overwrite to replace it)")
+    if directory_kind(out) != INDEX:
+        raise SeqaeError(
+            f"{out}: is not a seqae index directory; overwrite replaces only an index "
+            "directory, never other files; choose another --out"
+        )
+    if Path.cwd().resolve() in (out.resolve(), *out.resolve().parents):
+        raise SeqaeError(f"{out}: is or holds the current folder; run from another folder")
 
 
 def stored_info(

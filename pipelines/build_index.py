@@ -19,6 +19,7 @@ from index.store import check_out_dir, open_index_dir, stored_info, write_index_
 from pipelines.index_sources import EmbeddingSource
 from seqae.bundle import BUNDLE_NAME, ModelBundle, load_bundle
 from seqae.errors import SeqaeError
+from seqae.runs import writer_lock
 
 FRAMES_NAME = "frames"
 PROGRESS_MIN = 50_000  # builds smaller than this finish too fast for a progress bar
@@ -73,7 +74,20 @@ def build_index_dir(
     """
     source = EmbeddingSource.open(embeddings)
     bundle = source_bundle(source)
-    check_out_dir(out, overwrite)
+    with writer_lock(out):
+        check_out_dir(out, overwrite, inputs=(source.path, bundle.path))
+        return _build(source, bundle, out, factory, memory, seed, progress)
+
+
+def _build(
+    source: EmbeddingSource,
+    bundle: ModelBundle,
+    out: Path,
+    factory: str,
+    memory: str | int,
+    seed: int,
+    progress: Progress | None,
+) -> StoredIndexInfo:
     metadata = source.metadata()
     budget = parse_memory(memory) if factory == AUTO else None
     chosen = choose_factory(source.count, source.dim, budget) if budget else factory

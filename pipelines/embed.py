@@ -17,12 +17,14 @@ from pipelines.shards import (
     INFO_FILE,
     existing_info,
     new_info,
-    shard_is_complete,
+    record_shard,
+    shard_is_intact,
     write_json_atomic,
     write_shard,
 )
 from seqae.bundle import ModelBundle, load_bundle
 from seqae.errors import SeqaeError
+from seqae.runs import EMBEDDINGS, check_output_dir, writer_lock
 
 logger = logging.getLogger(__name__)
 
@@ -60,11 +62,14 @@ def _prepare(
     out: Path, bundle: ModelBundle, source: Path, count: int, shard_size: int, frames: bool
 ) -> dict:
     """Start a new embedding directory, or check that an existing one belongs to this job."""
+    check_output_dir(out, EMBEDDINGS, inputs=(source, bundle.path))
     info = existing_info(out, bundle.model_id)
     if info is None:
         features = bundle.features.to_dict()
-        return new_info(out, bundle, features, source, segments=count, shard_size=shard_size,
+        info = new_info(out, bundle, features, source, segments=count, shard_size=shard_size,
                         frames=frames)  # fmt: skip
+        write_json_atomic(out / INFO_FILE, info)  # the directory is seqae's from the start
+        return info
     same_input = info["source"] == str(source.resolve()) and info["segments"] == count
     if info["shard_size"] != shard_size or not same_input:
         raise SeqaeError(
@@ -89,13 +94,36 @@ def embed_archive(
     """
     bundle = load_bundle(run)
     segments = read_manifest(source)
-    info = _prepare(out, bundle, source, len(segments), shard_size, store_frames)
+    with writer_lock(out):
+        info = _prepare(out, bundle, source, len(segments), shard_size, store_frames)
+        return _embed(bundle, segments, out, info, batch_size, progress)
+
+
+def _embed(
+    bundle: ModelBundle,
+    segments: list[Segment],
+    out: Path,
+    info: dict,
+    batch_size: int,
+    progress: Callable[[int], None] | None,
+) -> EmbedSummary:
     columns = metadata_columns(segments)
     summary = EmbedSummary(out=out, model_id=bundle.model_id)
     started = time.perf_counter()
-    for shard, first in enumerate(range(0, len(segments), shard_size)):
+    shard_size = info["shard_size"]
+    starts = range(0, len(segments), shard_size)
+    intact = {shard for shard in range(len(starts)) if shard_is_intact(out, shard, info)}
+    if damaged := sorted(set(info["shards"]) - intact):
+        logger.warning(
+            "%s: shards %s changed since they were written; embedding them again",
+            out, ", ".join(f"{shard:05d}" for shard in damaged),
+        )  # fmt: skip
+    if len(intact) < len(starts):
+        info["complete"] = False  # until every shard is back
+        write_json_atomic(out / INFO_FILE, info)
+    for shard, first in enumerate(starts):
         chunk = segments[first : first + shard_size]
-        if shard_is_complete(out, shard) and shard in info["shards"]:
+        if shard in intact:
             summary.reused += len(chunk) - len(info["skipped"].get(str(shard), []))
             if progress:
                 progress(len(chunk))
@@ -107,8 +135,8 @@ def embed_archive(
             else (np.zeros((0, bundle.embedding_dim), dtype=np.float32))
         )
         frames = extraction.features if info.get("frames") else None
-        write_shard(out, shard, vectors, metadata_table(extraction, columns, first), frames)
-        info["shards"] = sorted(set(info["shards"]) | {shard})
+        table = metadata_table(extraction, columns, first)
+        record_shard(info, shard, write_shard(out, shard, vectors, table, frames))
         info["skipped"][str(shard)] = [reason for _, reason in extraction.skipped]
         write_json_atomic(out / INFO_FILE, info)
         summary.embedded += len(vectors)

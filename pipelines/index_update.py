@@ -21,6 +21,7 @@ from index.vectors import search_index
 from pipelines.build_index import FRAMES_NAME, Progress, progress_for
 from pipelines.index_sources import EmbeddingSource, source_vectors
 from seqae.errors import SeqaeError
+from seqae.runs import writer_lock
 
 
 def _check_addition(index_dir: Path, info: StoredIndexInfo, source: EmbeddingSource) -> None:
@@ -62,29 +63,30 @@ def add_index_dir(
     (the command line and settings) is kept as ``command-add-N.json``.
     """
     source = EmbeddingSource.open(embeddings)
-    info = read_info(index_dir)
-    _check_addition(index_dir, info, source)
-    frames = has_frames(index_dir, FRAMES_NAME)
-    part = len(part_names(index_dir, FRAMES_NAME))
+    with writer_lock(index_dir):
+        info = read_info(index_dir)
+        _check_addition(index_dir, info, source)
+        frames = has_frames(index_dir, FRAMES_NAME)
+        part = len(part_names(index_dir, FRAMES_NAME))
 
-    def extra(directory: Path) -> None:
-        if frames:
-            copy_frames(source.frame_sets(), directory, part_name(FRAMES_NAME, part))
-        if record is not None:
-            text = json.dumps(record, indent=2, default=str) + "\n"
-            (directory / f"command-add-{len(info.sources)}.json").write_text(text)
+        def extra(directory: Path) -> None:
+            if frames:
+                copy_frames(source.frame_sets(), directory, part_name(FRAMES_NAME, part))
+            if record is not None:
+                text = json.dumps(record, indent=2, default=str) + "\n"
+                (directory / f"command-add-{len(info.sources)}.json").write_text(text)
 
-    with progress_for(progress, "adding", source.count) as advance:
-        addition = Addition(
-            metadata=source.metadata(),
-            model_id=source.model_id,
-            sources=[str(source.path.resolve())],
-            extra=extra,
-            exact_vectors=_exact_source(info, source.path.resolve()),
-            progress=advance,
-            seed=seed,
-        )
-        return append_to_index_dir(index_dir, source.vectors(), addition).info
+        with progress_for(progress, "adding", source.count) as advance:
+            addition = Addition(
+                metadata=source.metadata(),
+                model_id=source.model_id,
+                sources=[str(source.path.resolve())],
+                extra=extra,
+                exact_vectors=_exact_source(info, source.path.resolve()),
+                progress=advance,
+                seed=seed,
+            )
+            return append_to_index_dir(index_dir, source.vectors(), addition).info
 
 
 @dataclass(frozen=True)

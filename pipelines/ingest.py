@@ -7,8 +7,10 @@ featurised and embedded in batches, and written as shards of an ordinary embeddi
 The job is resumable and incremental: ``embeddings.json`` records each finished file with its
 size and modification time, atomically, after the file's shards are on disk. A killed job
 redoes only the file it was in (rewriting the same shard numbers), and a re-run on a grown
-folder reads only the new files. Shard numbers are ``file number * PARTS + part``, so the
-row order does not depend on which worker finished first.
+folder reads only the new files, or files whose shards were damaged since. Files are keyed by
+their absolute path, so folders ingested one after another into one output never collide.
+Shard numbers are ``file number * PARTS + part``, so the row order does not depend on which
+worker finished first.
 """
 
 from __future__ import annotations
@@ -26,9 +28,18 @@ import pyarrow as pa
 
 from pipelines.longform import SegmentSettings, long_segments
 from pipelines.manifest import AUDIO_SUFFIXES
-from pipelines.shards import INFO_FILE, existing_info, new_info, write_json_atomic, write_shard
+from pipelines.shards import (
+    INFO_FILE,
+    existing_info,
+    new_info,
+    record_shard,
+    shard_is_intact,
+    write_json_atomic,
+    write_shard,
+)
 from pipelines.stream import audio_duration
 from seqae.errors import InputError, SeqaeError
+from seqae.runs import EMBEDDINGS, check_output_dir, writer_lock
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +60,7 @@ class IngestSettings:
 @dataclass(frozen=True)
 class FileJob:
     path: Path
-    name: str  # relative to the folder
+    name: str  # the file's key in embeddings.json: its absolute path
     number: int
     run: Path
     out: Path
@@ -122,7 +133,8 @@ def _parts(job: FileJob, bundle) -> Iterator[tuple[list, list[np.ndarray]]]:
 def ingest_file(job: FileJob) -> dict:
     """Segment, embed and write one file; returns its record (or ``error``: one line)."""
     bundle = _bundle(job.run, job.threads)
-    shards, count = [], 0
+    checksums: dict[int, dict[str, list]] = {}
+    count = 0
     try:
         for part, (spans, features) in enumerate(_parts(job, bundle)):
             shard = job.number * PARTS + part
@@ -136,25 +148,43 @@ def ingest_file(job: FileJob) -> dict:
                 }
             )
             frames = features if job.settings.store_frames else None
-            write_shard(job.out, shard, vectors, table, frames)
-            shards.append(shard)
+            checksums[shard] = write_shard(job.out, shard, vectors, table, frames)
             count += len(spans)
     except InputError as error:
         return {"name": job.name, "error": str(error)}
-    return {"name": job.name, "shards": shards, "segments": count}
+    return {"name": job.name, "shards": list(checksums), "segments": count, "checksums": checksums}
 
 
 def _prepare(out: Path, bundle, folder: Path, settings: IngestSettings) -> dict:
     """Start a new embedding directory, or check that an existing one belongs to this job."""
+    check_output_dir(out, EMBEDDINGS, inputs=(folder, bundle.path))
     info = existing_info(out, bundle.model_id)
     if info is None:
         return new_info(
             out, bundle, bundle.features.to_dict(), folder, frames=settings.store_frames,
-            ingest={"segments": settings.segments.to_dict(), "files": {}},
+            ingest={"segments": settings.segments.to_dict(), "files": {}, "keys": "absolute"},
         )  # fmt: skip
     if info.get("ingest", {}).get("segments") != settings.segments.to_dict():
         raise SeqaeError(f"{out}: made with other segment settings; choose another --out")
+    return _absolute_keys(info)
+
+
+def _absolute_keys(info: dict) -> dict:
+    """Key the files of a directory written before keys were absolute paths by theirs."""
+    record = info["ingest"]
+    if record.get("keys") != "absolute":
+        root = Path(info["source"])
+        record["files"] = {str(root / name): value for name, value in record["files"].items()}
+        info["skipped"] = {str(root / name): value for name, value in info["skipped"].items()}
+        record["keys"] = "absolute"
     return info
+
+
+def _is_done(record: dict | None, path: Path, out: Path, info: dict) -> bool:
+    """True if the file was ingested as it is now and its shards are intact."""
+    if not record or {k: record[k] for k in ("size", "mtime_ns")} != _stamp(path):
+        return False
+    return all(shard_is_intact(out, shard, info) for shard in record["shards"])
 
 
 def _plan(folder: Path, out: Path, run: Path, info: dict, settings, threads) -> list[FileJob]:
@@ -163,20 +193,25 @@ def _plan(folder: Path, out: Path, run: Path, info: dict, settings, threads) -> 
     numbers = [r["number"] for r in files.values()]
     next_number = max(numbers, default=-1) + 1
     jobs = []
-    for name in map(str, find_audio(folder)):
-        record = files.get(name)
-        if record and {k: record[k] for k in ("size", "mtime_ns")} == _stamp(folder / name):
+    for relative in find_audio(folder):
+        path = (folder / relative).resolve()
+        record = files.get(str(path))
+        if _is_done(record, path, out, info):
             continue
         number = record["number"] if record else next_number
         next_number += 0 if record else 1
-        jobs.append(FileJob(folder / name, name, number, run, out, settings, threads))
+        jobs.append(FileJob(path, str(path), number, run, out, settings, threads))
     return jobs
 
 
 def _record(info: dict, job: FileJob, result: dict, seconds: float) -> None:
     files = info["ingest"]["files"]
     old = files.get(job.name, {}).get("shards", [])
-    info["shards"] = sorted((set(info["shards"]) - set(old)) | set(result.get("shards", [])))
+    info["shards"] = sorted(set(info["shards"]) - set(old))
+    for shard in old:
+        info.get("checksums", {}).pop(f"{shard:05d}", None)
+    for shard, checksums in result.get("checksums", {}).items():
+        record_shard(info, int(shard), checksums)
     info["skipped"].pop(job.name, None)
     if "error" in result:
         info["skipped"][job.name] = [result["error"]]
@@ -208,16 +243,30 @@ def ingest(
     from seqae.bundle import load_bundle
 
     bundle = load_bundle(run)
-    info = _prepare(out, bundle, folder, settings)
-    threads = 1 if workers > 1 else 0
-    jobs = _plan(folder, out, run, info, settings, threads)
+    with writer_lock(out):
+        info = _prepare(out, bundle, folder, settings)
+        jobs = _plan(folder, out, run, info, settings, threads=1 if workers > 1 else 0)
+        summary = IngestSummary(out=out, model_id=bundle.model_id)
+        summary.reused = len(info["ingest"]["files"]) - sum(
+            job.name in info["ingest"]["files"] for job in jobs
+        )
+        return _run_jobs(jobs, info, summary, workers, progress, on_total, runner)
+
+
+def _run_jobs(
+    jobs: list[FileJob],
+    info: dict,
+    summary: IngestSummary,
+    workers: int,
+    progress: Callable[[float], None] | None,
+    on_total: Callable[[float], None] | None,
+    runner: Runner | None,
+) -> IngestSummary:
+    """Run the planned jobs, recording each file in ``embeddings.json`` as it finishes."""
+    out = summary.out
     durations = {job.name: _duration_or_zero(job.path) for job in jobs}
     if on_total:
         on_total(sum(durations.values()))
-    summary = IngestSummary(out=out, model_id=bundle.model_id)
-    summary.reused = len(info["ingest"]["files"]) - sum(
-        job.name in info["ingest"]["files"] for job in jobs
-    )
     info["complete"] = False
     write_json_atomic(out / INFO_FILE, info)
     started = time.perf_counter()

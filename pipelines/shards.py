@@ -9,11 +9,14 @@ Layout of EMB::
     metadata-00000.parquet       one row per vector: path, start, end, manifest columns
 
 Each shard is written atomically, vectors first and metadata last, so a shard whose metadata
-file exists is complete; an interrupted job resumes at the first missing shard.
+file exists is complete; an interrupted job resumes at the first missing shard. The size and
+SHA-256 of every file of a shard are recorded in ``embeddings.json`` (``checksums``), so a
+re-run redoes a shard that was truncated or damaged since, instead of keeping it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -24,7 +27,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from index.frames import FrameStore, has_frames, pack_frames, save_array_atomic, save_frames
+from index.frames import (
+    FrameStore,
+    frames_path,
+    has_frames,
+    offsets_path,
+    pack_frames,
+    save_array_atomic,
+    save_frames,
+)
 from seqae.errors import SeqaeError
 
 FORMAT_VERSION = 1
@@ -55,14 +66,37 @@ def frames_name(shard: int) -> str:
     return f"frames-{shard:05d}"
 
 
+def file_checksum(path: Path) -> list:
+    """[size in bytes, SHA-256 hex digest] of a file."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return [path.stat().st_size, digest.hexdigest()]
+
+
+def shard_files(directory: Path, shard: int) -> list[Path]:
+    """The files of one shard that exist (frames only where the directory keeps them)."""
+    paths = [
+        frames_path(directory, frames_name(shard)),
+        offsets_path(directory, frames_name(shard)),
+        vectors_file(directory, shard),
+        metadata_file(directory, shard),
+    ]
+    return [path for path in paths if path.is_file()]
+
+
 def write_shard(
     directory: Path,
     shard: int,
     vectors: np.ndarray,
     metadata: pa.Table,
     frames: list[np.ndarray] | None = None,
-) -> None:
-    """Write one shard's vectors, frames and metadata (metadata last: it marks it complete)."""
+) -> dict[str, list]:
+    """Write one shard's vectors, frames and metadata (metadata last: it marks it complete).
+
+    Returns the checksums of its files, for ``record_shard``.
+    """
     if len(vectors) != metadata.num_rows:
         raise ValueError(f"shard {shard}: {len(vectors)} vectors but {metadata.num_rows} rows")
     if frames is not None:
@@ -75,10 +109,36 @@ def write_shard(
     tmp = target.with_name(f".{target.name}.tmp")
     pq.write_table(metadata, tmp)
     os.replace(tmp, target)
+    return {path.name: file_checksum(path) for path in shard_files(directory, shard)}
+
+
+def record_shard(info: dict[str, Any], shard: int, checksums: dict[str, list]) -> None:
+    """Count ``shard`` as written in ``info``, with its files' checksums."""
+    info["shards"] = sorted(set(info["shards"]) | {shard})
+    info.setdefault("checksums", {})[f"{shard:05d}"] = checksums
 
 
 def shard_is_complete(directory: Path, shard: int) -> bool:
     return vectors_file(directory, shard).is_file() and metadata_file(directory, shard).is_file()
+
+
+def shard_is_intact(directory: Path, shard: int, info: dict[str, Any]) -> bool:
+    """True if ``shard`` is recorded in ``info`` and its files are as they were written.
+
+    Shards written before checksums were recorded are checked for presence only.
+    """
+    if shard not in info["shards"] or not shard_is_complete(directory, shard):
+        return False
+    recorded = info.get("checksums", {}).get(f"{shard:05d}")
+    if recorded is None:
+        return True
+    for name, (size, digest) in recorded.items():
+        path = directory / name
+        if not path.is_file() or path.stat().st_size != size:
+            return False
+        if file_checksum(path)[1] != digest:
+            return False
+    return True
 
 
 @dataclass(frozen=True)

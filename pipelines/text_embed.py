@@ -18,12 +18,20 @@ from pipelines.shards import (
     INFO_FILE,
     KIND,
     read_info,
-    shard_is_complete,
+    record_shard,
+    shard_is_intact,
     write_json_atomic,
     write_shard,
 )
-from pipelines.text_corpus import CorpusOptions, Sentence, metadata_columns, read_corpus
+from pipelines.text_corpus import (
+    Corpus,
+    CorpusOptions,
+    Sentence,
+    metadata_columns,
+    read_corpus,
+)
 from seqae.errors import SeqaeError
+from seqae.runs import EMBEDDINGS, check_output_dir, writer_lock
 from seqae.text.bundle import TextModelBundle, load_text_bundle
 
 
@@ -38,6 +46,7 @@ def sentence_table(sentences: list[Sentence], columns: list[str], first_row: int
 
 def _prepare(out: Path, bundle: TextModelBundle, source: Path, count: int, shard_size: int) -> dict:
     """Start a new embedding directory, or check that an existing one belongs to this job."""
+    check_output_dir(out, EMBEDDINGS, inputs=(source, bundle.path))
     if (out / INFO_FILE).is_file():
         info = read_info(out)
         if info["model_id"] != bundle.model_id:
@@ -52,7 +61,7 @@ def _prepare(out: Path, bundle: TextModelBundle, source: Path, count: int, shard
             )
         return info
     out.mkdir(parents=True, exist_ok=True)
-    return {
+    info = {
         "format_version": FORMAT_VERSION,
         "kind": KIND,
         "modality": "text",
@@ -69,6 +78,8 @@ def _prepare(out: Path, bundle: TextModelBundle, source: Path, count: int, shard
         "count": 0,
         "complete": False,
     }
+    write_json_atomic(out / INFO_FILE, info)  # the directory is seqae's from the start
+    return info
 
 
 def embed_corpus(
@@ -85,24 +96,43 @@ def embed_corpus(
     bundle = load_text_bundle(run)
     corpus = read_corpus(source, options)
     sentences = corpus.sentences
-    info = _prepare(out, bundle, source, len(sentences), shard_size)
+    with writer_lock(out):
+        info = _prepare(out, bundle, source, len(sentences), shard_size)
+        summary = EmbedSummary(out=out, model_id=bundle.model_id, skipped=corpus.skipped)
+        _embed_shards(bundle, sentences, info, summary, batch_size, progress)
+        _finish(info, corpus, summary)
+    return summary, corpus.repaired
+
+
+def _embed_shards(
+    bundle: TextModelBundle,
+    sentences: list[Sentence],
+    info: dict,
+    summary: EmbedSummary,
+    batch_size: int,
+    progress: Callable[[int], None] | None,
+) -> None:
+    out, shard_size = summary.out, info["shard_size"]
     columns = metadata_columns(sentences)
-    summary = EmbedSummary(out=out, model_id=bundle.model_id, skipped=corpus.skipped)
     started = time.perf_counter()
     for shard, first in enumerate(range(0, len(sentences), shard_size)):
         chunk = sentences[first : first + shard_size]
-        if shard_is_complete(out, shard) and shard in info["shards"]:
+        if shard_is_intact(out, shard, info):
             summary.reused += len(chunk)
         else:
+            info["complete"] = False
             vectors = bundle.embed([s.text for s in chunk], batch_size)
-            write_shard(out, shard, vectors, sentence_table(chunk, columns, first))
-            info["shards"] = sorted(set(info["shards"]) | {shard})
+            table = sentence_table(chunk, columns, first)
+            record_shard(info, shard, write_shard(out, shard, vectors, table))
             write_json_atomic(out / INFO_FILE, info)
             summary.embedded += len(vectors)
         if progress:
             progress(len(chunk))
     summary.seconds = time.perf_counter() - started
-    info.update(count=len(sentences), complete=True, seconds=summary.seconds)
+
+
+def _finish(info: dict, corpus: Corpus, summary: EmbedSummary) -> None:
+    """Mark the directory complete, with the corpus's count and what was skipped."""
+    info.update(count=len(corpus.sentences), complete=True, seconds=summary.seconds)
     info["skipped"] = {"lines": corpus.skipped, "repaired": corpus.repaired}
-    write_json_atomic(out / INFO_FILE, info)
-    return summary, corpus.repaired
+    write_json_atomic(summary.out / INFO_FILE, info)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -14,7 +13,9 @@ import torch
 
 from pipelines.shards import write_json_atomic
 from pipelines.text_corpus import Corpus, CorpusOptions, read_corpus
+from pipelines.train_job import remove_run_part
 from seqae.errors import SeqaeError
+from seqae.runs import RUN, check_output_dir, writer_lock
 from seqae.text.config import TextModelConfig, TextTrainConfig, TokenizerConfig
 from seqae.text.tokenizers import Tokenizer, fit_tokenizer, tokenizer_from_state, unknown_share
 
@@ -61,7 +62,7 @@ def _check_resume(job: TextTrainJob) -> bool:
     """True if the run directory holds a compatible run to continue; clears it if told to."""
     if not job.resume:
         for name in ("checkpoints", "logs"):
-            shutil.rmtree(job.out / name, ignore_errors=True)
+            remove_run_part(job.out / name, inputs=(job.source,))
         (job.out / TOKENIZER_FILE).unlink(missing_ok=True)
         return False
     if not (job.out / "checkpoints" / "last.ckpt").is_file():
@@ -100,11 +101,17 @@ def run_text_training(job: TextTrainJob, bars: bool = True) -> TextTrainOutcome:
     corpus = read_corpus(job.source, job.corpus)
     if len(corpus.sentences) < 2:
         raise SeqaeError(f"{job.source}: fewer than 2 sentences ({len(corpus.skipped)} skipped)")
-    job.out.mkdir(parents=True, exist_ok=True)
+    with writer_lock(job.out):
+        check_output_dir(job.out, RUN, inputs=(job.source,))
+        job.out.mkdir(parents=True, exist_ok=True)
+        return _train(job, corpus, bars, fit_text)
+
+
+def _train(job: TextTrainJob, corpus: Corpus, bars: bool, fit_text) -> TextTrainOutcome:
     resume = _check_resume(job)
+    write_json_atomic(job.out / CONFIG_FILE, job.resolved_config())  # first: marks a run
     tokenizer = _tokenizer(job, corpus.texts, resume)
     model = replace(job.model, vocab_size=tokenizer.vocab_size)
-    write_json_atomic(job.out / CONFIG_FILE, job.resolved_config())
     sentences = [np.asarray(tokenizer.encode(t), dtype=np.int64) for t in corpus.texts]
     result = fit_text(sentences, tokenizer, model, job.train, job.out, resume, bars)
     unknown = unknown_share(tokenizer, corpus.texts)

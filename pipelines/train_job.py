@@ -7,6 +7,7 @@ import logging
 import os
 import shutil
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from pipelines.manifest import read_manifest
 from pipelines.shards import write_json_atomic, write_text_atomic
 from seqae.config import FeatureConfig, ModelConfig, TrainConfig
 from seqae.errors import SeqaeError
+from seqae.runs import RUN, check_not_input, check_output_dir, writer_lock
 
 logger = logging.getLogger(__name__)
 
@@ -60,9 +62,11 @@ def _check_resume(job: TrainJob, config: dict) -> bool:
     """True if the run directory holds a compatible run to continue; clears it if told to."""
     last = job.out / "checkpoints" / "last.ckpt"
     previous = job.out / CONFIG_FILE
+    if is_main_process():
+        check_output_dir(job.out, RUN, inputs=(job.source,))
     if not job.resume:
         for name in ("checkpoints", "logs", PRETRAIN_DIR) if is_main_process() else ():
-            shutil.rmtree(job.out / name, ignore_errors=True)
+            remove_run_part(job.out / name, inputs=(job.source,))
         return False
     if not last.is_file() and not (job.out / PRETRAIN_DIR / "model.pt").is_file():
         return False
@@ -75,6 +79,19 @@ def _check_resume(job: TrainJob, config: dict) -> bool:
             )
     logger.info("resuming from %s", last)
     return True
+
+
+def remove_run_part(path: Path, inputs: tuple[Path, ...]) -> None:
+    """Delete a part of a run directory that --no-resume starts over (never an input)."""
+    check_not_input(path, inputs)
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def train_model(job: TrainJob, progress: Callable[[int], None] | None = None, bars: bool = True):
+    """Load the data and fit, holding the run directory's write lock; (data, result)."""
+    with writer_lock(job.out) if is_main_process() else nullcontext():
+        data = load_training_data(job, progress)
+        return data, run_training(job, data, bars)
 
 
 @dataclass

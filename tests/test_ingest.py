@@ -31,7 +31,10 @@ def test_cli_ingest_then_index(recordings, trained_run, tmp_path):
     assert result.exit_code == 0, result.output
     assert "ingested 3 files" in result.output and "broken.wav: cannot decode" in result.output
     info = json.loads((out / "embeddings.json").read_text())
-    assert info["complete"] and set(info["ingest"]["files"]) == {"a.wav", "b/c.wav", "b/broken.wav"}
+    names = {"a.wav", "b/c.wav", "b/broken.wav"}
+    assert info["complete"] and set(info["ingest"]["files"]) == {
+        str((recordings / name).resolve()) for name in names
+    }
     emb = read_embeddings(out)
     assert emb.vectors.shape == (2 * 4, 16)  # 4 words per recording, one region each
     assert emb.metadata.column("path").to_pylist()[0].endswith("a.wav")

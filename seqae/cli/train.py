@@ -256,7 +256,7 @@ def train(
     check_modality_options(modality, given)
 
     from pipelines.manifest import read_manifest
-    from pipelines.train_job import TrainJob, is_main_process, load_training_data, run_training
+    from pipelines.train_job import TrainJob, is_main_process, train_model
     from seqae.config import FeatureConfig, ModelConfig, TrainConfig
     from seqae.models import default_learning_rate
 
@@ -304,8 +304,7 @@ def train(
     main = is_main_process()  # the extra processes of a parallel run train, and say nothing
     total = len(read_manifest(manifest))
     with progress_bar("features", total) if main else nullcontext(lambda n=1: None) as advance:
-        data = load_training_data(job, advance)
-    result = run_training(job, data, bars=main)
+        data, result = train_model(job, advance, bars=main)
     if not main:
         return
     write_command_record(
