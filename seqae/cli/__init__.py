@@ -8,6 +8,7 @@ from seqae.cli import evaluate, index
 from seqae.cli.embed import embed
 from seqae.cli.ingest import ingest
 from seqae.cli.listen import listen
+from seqae.cli.prompts import prompts
 from seqae.cli.search import search
 from seqae.cli.serve import serve
 from seqae.cli.synth import synth
@@ -24,6 +25,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.command()(synth)
+app.command()(prompts)
 app.command("synth-text")(synth_text)
 app.command()(train)
 app.command()(embed)
