@@ -8,9 +8,16 @@ SEQAE := $(VENV)/bin/seqae
 DEMO ?= demo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := espeak-ng flite wamerican libsndfile1 bible-kjv bible-kjv-text chromium \
-	chromium-driver
+	chromium-driver sox
+# Real human voices for the demo: Debian's Asterisk prompts, two speakers per language.
+# Installed without recommends: the core-sounds metapackages would point sounds/fr and
+# sounds/es at the core voice, and the second voice's files would land in its folder.
+VOICE_PACKAGES := asterisk-core-sounds-it-wav asterisk-prompt-it-menardi-wav \
+	asterisk-core-sounds-fr-wav asterisk-prompt-fr-armelle asterisk-core-sounds-es-wav \
+	asterisk-prompt-es-co
+SOUNDS := /usr/share/asterisk/sounds
 
-.PHONY: demo demo-text test setup system-packages bench clean
+.PHONY: demo demo-text demo-voices test setup system-packages voice-packages bench clean
 
 system-packages:
 	@missing=""; \
@@ -20,6 +27,7 @@ system-packages:
 	command -v bible >/dev/null || missing="yes"; \
 	command -v chromium >/dev/null || missing="yes"; \
 	command -v chromedriver >/dev/null || missing="yes"; \
+	command -v sox >/dev/null || missing="yes"; \
 	$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || missing="yes python3-venv"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages: $(APT_PACKAGES)"; \
@@ -34,6 +42,14 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
+
+voice-packages:
+	@if [ ! -d $(SOUNDS)/it_IT_f_Menardi ] || [ ! -d $(SOUNDS)/fr ] || [ ! -d $(SOUNDS)/es ]; then \
+		echo "installing Debian packages: $(VOICE_PACKAGES)"; \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends $(VOICE_PACKAGES) >/dev/null; \
+	fi
 
 setup: system-packages $(VENV)/.installed
 
@@ -52,7 +68,23 @@ demo: setup
 	$(SEQAE) index build $(DEMO)/long-embeddings --out $(DEMO)/long-index --overwrite
 	$(SEQAE) eval std $(DEMO)/long-index --queries $(DEMO)/corpus/queries.csv \
 		--truth $(DEMO)/corpus/long.csv --depth 100000
+	$(MAKE) demo-voices
 	$(MAKE) demo-text
+
+# Real human voices: Debian's Asterisk prompts (digits, letters, the phonetic alphabet) in
+# Italian, French and Spanish. A model trained on one voice of each language (no labels),
+# then a query in the other voice answered from that archive, and both voices' MAP.
+VOICES := $(DEMO)/voices
+VOICE_QUERY := $(VOICES)/all/$$(sed -n 2p $(VOICES)/all/queries.csv | cut -d, -f1)
+demo-voices: setup voice-packages
+	$(SEQAE) prompts $(VOICES)
+	$(SEQAE) train $(VOICES)/all/archive.csv --out $(DEMO)/voices-run --seed 0
+	$(SEQAE) embed $(DEMO)/voices-run $(VOICES)/all/archive.csv --out $(DEMO)/voices-embeddings
+	$(SEQAE) index build $(DEMO)/voices-embeddings --out $(DEMO)/voices-index --overwrite
+	$(SEQAE) search $(DEMO)/voices-index "$(VOICE_QUERY)" -k 5
+	$(SEQAE) search $(DEMO)/voices-index "$(VOICE_QUERY)" -k 5 --rerank dtw
+	$(SEQAE) eval qbe $(DEMO)/voices-run --queries $(VOICES)/all/queries.csv \
+		--archive $(VOICES)/all/archive.csv
 
 # The text path, briefly: King James Bible sentences (Debian's bible-kjv), a sentence
 # autoencoder trained for DEMO_TEXT_MINUTES, then embed, index, search, reconstruct, evaluate.

@@ -27,19 +27,35 @@ class PairReport:
     segments_paired: int
     purity: float | None = None  # share of kept pairs with equal labels
     labels_covered: int | None = None
+    same_speaker: float | None = None  # share of kept pairs within one speaker
+    across: str = "any"  # what every pair was made to cross: "speaker", "file" or "any"
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-def candidate_pairs(embeddings: np.ndarray, neighbours: int) -> np.ndarray:
-    """(N, E) -> (P, 2) unique row pairs (a < b) where b is among a's nearest or vice versa."""
+SEARCH_FACTOR = 8  # with groups, this many times the neighbours are searched, then filtered
+
+
+def candidate_pairs(
+    embeddings: np.ndarray, neighbours: int, groups: np.ndarray | None = None
+) -> np.ndarray:
+    """(N, E) -> (P, 2) unique row pairs (a < b) where b is among a's nearest or vice versa.
+
+    With ``groups`` (N,) (speakers, or files) only pairs across two groups count, and each
+    row's ``neighbours`` nearest rows of other groups are taken.
+    """
+    depth = neighbours + 1 if groups is None else neighbours * SEARCH_FACTOR + 1
     index = build_flat_index(embeddings)
-    _, ids = search_index(index, embeddings, neighbours + 1)  # the first hit is usually itself
-    rows = np.repeat(np.arange(len(embeddings)), ids.shape[1])
-    pairs = np.stack([rows, ids.reshape(-1)], axis=1)
-    pairs = pairs[(pairs[:, 0] != pairs[:, 1]) & (pairs[:, 1] >= 0)]
-    return np.unique(np.sort(pairs, axis=1), axis=0)
+    _, ids = search_index(index, embeddings, min(depth, len(embeddings)))  # (N, depth)
+    rows = np.repeat(np.arange(len(embeddings)), ids.shape[1]).reshape(ids.shape)
+    usable = (ids >= 0) & (ids != rows)
+    if groups is not None:
+        usable &= groups[rows] != groups[np.maximum(ids, 0)]
+    rank = np.cumsum(usable, axis=1)  # each row's usable hits, counted in order
+    usable &= rank <= neighbours
+    pairs = np.stack([rows[usable], ids[usable]], axis=1)
+    return np.unique(np.sort(pairs, axis=1), axis=0).reshape(-1, 2)
 
 
 def keep_threshold(costs: np.ndarray, threshold: float, keep: float) -> float:
@@ -57,13 +73,21 @@ def discover_pairs(
     keep: float = 0.2,
     labels: np.ndarray | None = None,
     source: str = "model",
+    groups: np.ndarray | None = None,
+    speakers: np.ndarray | None = None,
+    across: str = "any",
 ) -> tuple[np.ndarray, PairReport]:
-    """Pairs of segments whose DTW cost is under the threshold -> ((P, 2) rows, report)."""
-    candidates = candidate_pairs(embeddings, neighbours)
+    """Pairs of segments whose DTW cost is under the threshold -> ((P, 2) rows, report).
+
+    ``groups`` (speakers or files, named by ``across``) restricts pairs to two groups (see
+    candidate_pairs); ``speakers``, if known, only reports how many pairs share a speaker.
+    """
+    candidates = candidate_pairs(embeddings, neighbours, groups)
     costs = dtw_pair_costs(features, candidates)
     limit = keep_threshold(costs, threshold, keep)
     pairs = candidates[costs <= limit]
-    return pairs, pair_report(pairs, len(candidates), limit, labels, source)
+    report = pair_report(pairs, len(candidates), limit, labels, source, speakers, across)
+    return pairs, report
 
 
 def label_pairs(labels: np.ndarray) -> np.ndarray:
@@ -82,11 +106,15 @@ def pair_report(
     threshold: float,
     labels: np.ndarray | None,
     source: str,
+    speakers: np.ndarray | None = None,
+    across: str = "any",
 ) -> PairReport:
-    purity = covered = None
+    purity = covered = same = None
     if labels is not None and len(labels) and all(labels) and len(pairs):
         purity = float(np.mean(labels[pairs[:, 0]] == labels[pairs[:, 1]]))
         covered = len(set(labels[pairs.reshape(-1)]))
+    if speakers is not None and len(speakers) and all(speakers) and len(pairs):
+        same = float(np.mean(speakers[pairs[:, 0]] == speakers[pairs[:, 1]]))
     return PairReport(
         source=source,
         candidates=candidates,
@@ -95,4 +123,6 @@ def pair_report(
         segments_paired=len(np.unique(pairs)),
         purity=purity,
         labels_covered=covered,
+        same_speaker=same,
+        across=across,
     )

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from pipelines.extract import Extraction, extract_features
-from pipelines.manifest import read_manifest
+from pipelines.manifest import Segment, read_manifest
 from pipelines.rerank import reranked_similarity
 from pipelines.seeds import seed_runs
 from seqae.baselines import cosine_similarity, downsample, dtw_self_similarity, dtw_similarity
@@ -74,6 +74,12 @@ class QbeReport:
     skipped: list[str]
 
 
+def alone(segment: Segment) -> Segment:
+    """The segment without its speaker: features of its own, as a search query has."""
+    metadata = {k: v for k, v in segment.metadata.items() if k != "speaker"}
+    return replace(segment, metadata=metadata)
+
+
 def _labels(extraction: Extraction, source: Path) -> np.ndarray:
     labels = np.array([s.label for s in extraction.segments])
     if len(labels) and not all(labels):
@@ -114,6 +120,7 @@ def evaluate_qbe(
     rerank_k: int = 30,
     pairs: bool = True,
     seeds: int = 1,
+    query_speakers: bool = False,
 ) -> QbeReport:
     """Score the model in ``run`` (and the baselines) on ``queries`` searched in ``archive``.
 
@@ -122,10 +129,15 @@ def evaluate_qbe(
     same-different task over all archive pairs is scored as well (for DTW that is N^2 / 2
     alignments). With ``seeds`` > 1 the run's recipe is retrained with the next seeds (see
     pipelines.seeds) and the model's figures are the mean over the runs, with their spread.
+    Each query's features are its own, as ``seqae search`` computes them; with
+    ``query_speakers`` and features normalised per speaker, the queries are normalised over
+    their speakers (the queries manifest's ``speaker`` column), as archive segments are.
     """
     bundles = [load_bundle(r) for r in seed_runs(run, seeds)]
     features = bundles[0].features
     query_segments, archive_segments = read_manifest(queries), read_manifest(archive)
+    if not query_speakers:
+        query_segments = [alone(segment) for segment in query_segments]
     q = extract_features(query_segments, features, progress=progress)
     a = extract_features(archive_segments, features, progress=progress)
     ql, al = _labels(q, queries), _labels(a, archive)

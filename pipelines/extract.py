@@ -7,6 +7,8 @@ import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -15,6 +17,10 @@ from pipelines.features import compute_features, compute_log_mel
 from pipelines.manifest import Segment
 from seqae.config import FeatureConfig
 from seqae.errors import InputError
+from seqae.features import Stats, frames_from_log_mels, group_statistics
+
+if TYPE_CHECKING:
+    from pipelines.longform import SegmentSettings
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +33,8 @@ class Extraction:
     segments: list[Segment] = field(default_factory=list)
     durations: list[float] = field(default_factory=list)  # seconds of audio behind each item
     skipped: list[tuple[Segment, str]] = field(default_factory=list)
+    # with normalize "speaker": each item's group mean and deviation (None: the item's own)
+    stats: list[Stats | None] | None = None
 
 
 def segment_features(
@@ -58,9 +66,14 @@ def extract_features(
     progress: Callable[[int], None] | None = None,
     log_mel: bool = False,
 ) -> Extraction:
-    """Compute features (or log-mel spectra) for every segment, in order; bad items are skipped."""
+    """Compute features (or log-mel spectra) for every segment, in order; bad items are skipped.
+
+    With ``normalize`` "speaker" the frames are normalised over each speaker's segments (the
+    manifest's ``speaker`` column; per segment where it is empty).
+    """
     workers = workers or min(2, os.cpu_count() or 1)
-    jobs = [(segment, config, log_mel) for segment in segments]
+    grouped = config.normalize == "speaker"
+    jobs = [(segment, config, log_mel or grouped) for segment in segments]
     result = Extraction()
     if workers > 1 and len(jobs) >= 64:
         with ProcessPoolExecutor(max_workers=workers) as pool:
@@ -68,7 +81,20 @@ def extract_features(
             _collect(result, segments, outputs, progress)
     else:
         _collect(result, segments, map(_safe_features, jobs), progress)
+    if grouped:
+        speakers = [segment.metadata.get("speaker", "") for segment in result.segments]
+        normalize_by_group(result, config, speakers, log_mel)
     return result
+
+
+def normalize_by_group(
+    result: Extraction, config: FeatureConfig, groups: list[str], log_mel: bool
+) -> None:
+    """Give ``result`` (log-mel spectra) its groups' statistics; unless ``log_mel``, turn
+    the spectra into frames normalised with them."""
+    result.stats = group_statistics(result.features, groups, config)
+    if not log_mel:
+        result.features = frames_from_log_mels(result.features, config, result.stats)
 
 
 def _collect(result: Extraction, segments, outputs, progress) -> None:
@@ -82,3 +108,42 @@ def _collect(result: Extraction, segments, outputs, progress) -> None:
             result.segments.append(segment)
         if progress:
             progress(1)
+
+
+LONG_BATCH = 256  # segments whose features are computed in one call
+
+
+def extract_long_segments(
+    folder: Path,
+    settings: SegmentSettings,
+    config: FeatureConfig,
+    progress: Callable[[int], None] | None = None,
+) -> Extraction:
+    """Log-mel spectra of the segments ``ingest`` would cut from every recording under
+    ``folder`` (one file that cannot be read is skipped); ``progress`` counts files."""
+    from pipelines.features import compute_log_mels
+    from pipelines.ingest import find_audio
+    from pipelines.longform import long_segments
+
+    result = Extraction()
+    for relative in find_audio(folder):
+        path = folder / relative
+        try:
+            found = [
+                (Segment(path, start, end), samples)
+                for start, end, samples in long_segments(path, settings, config.sample_rate)
+                if len(samples) >= config.win_length
+            ]
+        except InputError as error:
+            result.skipped.append((Segment(path), str(error)))
+            found = []
+        for first in range(0, len(found), LONG_BATCH):
+            batch = found[first : first + LONG_BATCH]
+            result.features += compute_log_mels([samples for _, samples in batch], config)
+            result.segments += [segment for segment, _ in batch]
+            result.durations += [len(samples) / config.sample_rate for _, samples in batch]
+        if progress:
+            progress(1)
+    if config.normalize == "speaker":  # a long recording: one speaker, one room
+        normalize_by_group(result, config, [str(s.path) for s in result.segments], log_mel=True)
+    return result

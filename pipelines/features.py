@@ -12,13 +12,22 @@ import numpy as np
 from librosa.feature import melspectrogram
 
 from seqae.config import FeatureConfig
-from seqae.features import frames_from_log_mel, frames_from_log_mels
+from seqae.features import (
+    frames_from_log_mel,
+    frames_from_log_mels,
+    group_statistics,
+    trim_log_mel,
+)
 
 MANY_SECONDS = 60.0  # audio per spectrogram of compute_features_many
 
 
 def compute_log_mel(audio: np.ndarray, config: FeatureConfig) -> np.ndarray:
-    """(T, n_mels) log-mel spectrogram in dB, float32."""
+    """(T, n_mels) log-mel spectrogram in dB, float32, trimmed as ``config`` asks."""
+    return trim_log_mel(_full_log_mel(audio, config), config.trim_db)
+
+
+def _full_log_mel(audio: np.ndarray, config: FeatureConfig) -> np.ndarray:
     audio = np.asarray(audio, dtype=np.float32)
     n_fft = 1 << (config.win_length - 1).bit_length()  # next power of two above the window
     with warnings.catch_warnings():  # segments shorter than one FFT are padded, and that is fine
@@ -41,15 +50,26 @@ def _mel(audio: np.ndarray, config: FeatureConfig, n_fft: int) -> np.ndarray:
         win_length=config.win_length,
         hop_length=config.hop_length,
         n_mels=config.n_mels,
+        fmax=config.top_frequency,
         center=True,
         power=2.0,
     )
 
 
-def compute_features_many(segments: list[np.ndarray], config: FeatureConfig) -> list[np.ndarray]:
+def compute_features_many(
+    segments: list[np.ndarray], config: FeatureConfig, one_speaker: bool = False
+) -> list[np.ndarray]:
     """Features of many segments, each equal to ``compute_features`` of it alone, computed in
-    a few large calls: per-segment calls spend most of their time in overhead."""
-    return frames_from_log_mels(compute_log_mels(segments, config), config)
+    a few large calls: per-segment calls spend most of their time in overhead.
+
+    ``one_speaker``: the segments come from one recording, and with ``normalize`` "speaker"
+    they are normalised together.
+    """
+    log_mels = compute_log_mels(segments, config)
+    if not (one_speaker and config.normalize == "speaker"):
+        return frames_from_log_mels(log_mels, config)
+    stats = group_statistics(log_mels, ["recording"] * len(log_mels), config)
+    return frames_from_log_mels(log_mels, config, stats)
 
 
 def compute_log_mels(segments: list[np.ndarray], config: FeatureConfig) -> list[np.ndarray]:
@@ -81,5 +101,8 @@ def _log_mels_laid_out(group: list[np.ndarray], config: FeatureConfig, n_fft: in
     laid = np.zeros(int(starts[-1] + frames[-1]) * hop + n_fft, dtype=np.float32)
     for first, audio in zip(starts, group, strict=True):
         laid[first * hop : first * hop + len(audio)] = audio
-    log_mel = compute_log_mel(laid, config)  # (T, n_mels)
-    return [log_mel[a : a + f] for a, f in zip(starts, frames, strict=True)]
+    log_mel = _full_log_mel(laid, config)  # (T, n_mels)
+    return [
+        trim_log_mel(log_mel[a : a + f], config.trim_db)
+        for a, f in zip(starts, frames, strict=True)
+    ]

@@ -124,10 +124,10 @@ def _parts(job: FileJob, bundle) -> Iterator[tuple[list, list[np.ndarray]]]:
         spans.append((start, end))
         audio.append(samples)
         if len(spans) == job.settings.part_size:
-            yield spans, compute_features_many(audio, bundle.features)
+            yield spans, compute_features_many(audio, bundle.features, one_speaker=True)
             spans, audio = [], []
     if spans:
-        yield spans, compute_features_many(audio, bundle.features)
+        yield spans, compute_features_many(audio, bundle.features, one_speaker=True)
 
 
 def ingest_file(job: FileJob) -> dict:

@@ -44,6 +44,17 @@ class SegmentSettings:
             "hop": self.hop,
         }
 
+    @classmethod
+    def from_dict(cls, data: dict) -> SegmentSettings:
+        """The settings ``to_dict`` wrote."""
+        return cls(
+            mode=data["mode"],
+            vad=data["vad"],
+            rules=RegionRules(**data["rules"]),
+            durations=tuple(data["durations"]),
+            hop=data["hop"],
+        )
+
 
 class _Buffer:
     """The most recent samples of the stream, addressed by absolute sample number."""

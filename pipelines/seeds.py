@@ -6,6 +6,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+from pipelines.longform import SegmentSettings
 from pipelines.train_job import CONFIG_FILE, TrainJob, load_training_data, run_training
 from seqae.config import FeatureConfig, ModelConfig, TrainConfig, config_from_dict
 from seqae.errors import SeqaeError
@@ -25,6 +26,7 @@ def job_of(run: Path) -> TrainJob:
         features=config_from_dict(FeatureConfig, config["features"]),
         model=config_from_dict(ModelConfig, config["model"]),
         train=config_from_dict(TrainConfig, config["train"]),
+        segments=SegmentSettings.from_dict(config["segments"]) if "segments" in config else None,
     )
 
 

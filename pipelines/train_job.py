@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from pipelines.discover import PairReport, discover_pairs, label_pairs, pair_report
-from pipelines.extract import Extraction, extract_features
+from pipelines.extract import Extraction, extract_features, extract_long_segments
+from pipelines.longform import SegmentSettings
 from pipelines.manifest import read_manifest
 from pipelines.shards import write_json_atomic, write_text_atomic
 from seqae.config import FeatureConfig, ModelConfig, TrainConfig
@@ -38,6 +39,7 @@ class TrainJob:
     model: ModelConfig
     train: TrainConfig
     resume: bool = True
+    segments: SegmentSettings | None = None  # cut a folder's long recordings (as ingest does)
 
 
 def is_main_process() -> bool:
@@ -55,6 +57,7 @@ def _resolved_config(job: TrainJob) -> dict:
         "features": job.features.to_dict(),
         "model": job.model.to_dict(),
         "train": job.train.to_dict(),
+        **({"segments": job.segments.to_dict()} if job.segments else {}),
     }
 
 
@@ -109,12 +112,18 @@ class TrainingData:
 def load_training_data(
     job: TrainJob, progress: Callable[[int], None] | None = None
 ) -> TrainingData:
-    """Check the run directory, then extract features of every readable segment."""
-    segments = read_manifest(job.source)
+    """Check the run directory, then extract features of every readable segment (with
+    ``job.segments``, of every segment cut from the recordings of the folder ``job.source``)."""
     resume = _check_resume(job, _resolved_config(job))
-    if job.train.paired and job.train.pairs == "labels" and not any(s.label for s in segments):
-        raise SeqaeError(f"{job.source}: --pairs labels needs a 'label' column with values")
-    extraction = extract_features(segments, job.features, progress=progress, log_mel=True)
+    if job.segments is not None:
+        if job.train.pairs == "labels" and job.train.paired:
+            raise SeqaeError(f"{job.source}: --pairs labels needs a manifest with labels")
+        extraction = extract_long_segments(job.source, job.segments, job.features, progress)
+    else:
+        segments = read_manifest(job.source)
+        if job.train.paired and job.train.pairs == "labels" and not any(s.label for s in segments):
+            raise SeqaeError(f"{job.source}: --pairs labels needs a 'label' column with values")
+        extraction = extract_features(segments, job.features, progress=progress, log_mel=True)
     if len(extraction.features) < 2:
         raise SeqaeError(
             f"{job.source}: fewer than 2 readable segments ({len(extraction.skipped)} skipped)"
@@ -136,7 +145,9 @@ def run_training(job: TrainJob, data: TrainingData, bars: bool = True):
     if main:
         write_json_atomic(job.out / CONFIG_FILE, _resolved_config(job))
     log_mels = data.extraction.features
-    common = dict(features=job.features, model=job.model, progress=bars)
+    common = dict(
+        features=job.features, model=job.model, progress=bars, stats=data.extraction.stats
+    )
     if not job.train.paired:
         return fit(log_mels, train=job.train, out=job.out, resume=data.resume, **common)
     pretrain = _pretrain(job, data, fit, common)
@@ -186,16 +197,22 @@ def make_pairs(train: TrainConfig, extraction: Extraction, bundle) -> tuple[np.n
     from seqae.features import frames_from_log_mel
 
     labels = np.array([s.label for s in extraction.segments])
+    speakers = np.array([s.metadata.get("speaker", "") for s in extraction.segments])
     if train.pairs == "labels":
         pairs = label_pairs(labels)
-        return pairs, pair_report(pairs, len(pairs), 0.0, labels, "labels")
-    frames = [frames_from_log_mel(m, bundle.features) for m in extraction.features]
+        return pairs, pair_report(pairs, len(pairs), 0.0, labels, "labels", speakers)
+    stats = extraction.stats or [None] * len(extraction.features)
+    frames = [
+        frames_from_log_mel(m, bundle.features, s)
+        for m, s in zip(extraction.features, stats, strict=True)
+    ]
     embeddings = bundle.embed(frames)
     if not np.isfinite(embeddings).all():
         raise SeqaeError(
             f"{bundle.path}: the pretrained model gives non-finite embeddings (training "
             "diverged); lower --lr or --clip, or pick another --cell"
         )
+    across, groups = pair_groups(train, extraction, speakers)
     return discover_pairs(
         frames,
         embeddings,
@@ -203,7 +220,28 @@ def make_pairs(train: TrainConfig, extraction: Extraction, bundle) -> tuple[np.n
         threshold=train.pair_threshold,
         keep=train.pair_keep,
         labels=labels,
+        groups=groups,
+        speakers=speakers,
+        across=across,
     )
+
+
+def pair_groups(
+    train: TrainConfig, extraction: Extraction, speakers: np.ndarray
+) -> tuple[str, np.ndarray | None]:
+    """What discovered pairs must cross: speakers if the manifest names them, else files.
+
+    Two takes by one speaker (or from one recording) share the voice and the room, and a
+    model trained to match them learns those instead of the word.
+    """
+    if train.pair_across == "any":
+        return "any", None
+    if all(speakers) and len(set(speakers)) > 1:
+        return "speaker", speakers
+    files = np.array([str(s.path) for s in extraction.segments])
+    if len(set(files)) < len(files):  # spans of longer recordings
+        return "file", files
+    return "any", None
 
 
 def _write_pairs(path: Path, extraction: Extraction, pairs: np.ndarray) -> None:

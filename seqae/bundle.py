@@ -104,10 +104,21 @@ def load_bundle(run: str | Path) -> ModelBundle:
             f"{FORMAT_VERSION}; re-train or upgrade seqae"
         )
     model = SequenceAutoencoder(config_from_dict(ModelConfig, payload["model_config"]))
-    model.load_state_dict(payload["state_dict"])
+    load_weights(model, payload["state_dict"])
     model.eval()
     features = config_from_dict(FeatureConfig, payload["feature_config"])
     return ModelBundle(model=model, features=features, model_id=payload["model_id"], path=path)
+
+
+STANDARDISATION = ("embedding_mean", "embedding_scale")  # absent from older bundles
+
+
+def load_weights(model: SequenceAutoencoder, state: dict[str, torch.Tensor]) -> None:
+    """Load a state dict; one saved before embeddings were standardised keeps them as they
+    were (mean 0, deviation 1)."""
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if unexpected or set(missing) - set(STANDARDISATION):
+        model.load_state_dict(state)  # raises, naming what does not fit
 
 
 def save_atomic(payload: dict, path: Path) -> None:

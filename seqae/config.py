@@ -23,6 +23,9 @@ def config_from_dict(cls: type[T], data: dict[str, Any]) -> T:
     return cls(**data)
 
 
+NORMALIZATIONS = ("utterance", "speaker", "none")
+
+
 @dataclass(frozen=True)
 class FeatureConfig:
     """How audio becomes frames; stored with every model and every embedding directory."""
@@ -34,13 +37,27 @@ class FeatureConfig:
     win_ms: float = 25.0
     hop_ms: float = 10.0
     deltas: bool = True
-    normalize: str = "utterance"  # mean-variance normalisation per segment, or "none"
+    normalize: str = "utterance"  # mean-variance normalisation per segment, "speaker" (per
+    # speaker, or recording, where a job knows them; else per segment) or "none"
+    fmax: float = 0.0  # top of the mel filterbank in Hz (0: half the sample rate)
+    trim_db: float = 0.0  # trim a segment's edges quieter than this below its speech (0: off)
 
     def __post_init__(self) -> None:
         if self.kind not in ("mfcc", "logmel"):
             raise SeqaeError(f"feature kind must be 'mfcc' or 'logmel', not {self.kind!r}")
-        if self.normalize not in ("utterance", "none"):
-            raise SeqaeError(f"normalize must be 'utterance' or 'none', not {self.normalize!r}")
+        if self.normalize not in NORMALIZATIONS:
+            raise SeqaeError(
+                f"normalize must be one of {', '.join(NORMALIZATIONS)}, not {self.normalize!r}"
+            )
+        if not 0.0 <= self.fmax <= self.sample_rate / 2:
+            raise SeqaeError(f"fmax must be in [0, {self.sample_rate / 2:g}] Hz, not {self.fmax}")
+        if self.trim_db < 0:
+            raise SeqaeError(f"trim_db must be 0 (off) or more, not {self.trim_db}")
+
+    @property
+    def top_frequency(self) -> float:
+        """The mel filterbank's top in Hz."""
+        return self.fmax or self.sample_rate / 2
 
     @property
     def dim(self) -> int:
@@ -97,7 +114,7 @@ class ModelConfig:
         return asdict(self)
 
 
-OBJECTIVES = ("ae", "dae", "cae", "siamese")
+OBJECTIVES = ("ae", "dae", "cae", "siamese", "contrastive")
 PAIR_SOURCES = ("discover", "labels")
 
 
@@ -105,7 +122,7 @@ PAIR_SOURCES = ("discover", "labels")
 class TrainConfig:
     """Objective, optimisation and data-loading settings for ``seqae train``."""
 
-    objective: str = "cae"  # ae | dae | cae | siamese (see seqae.training, pipelines.train_job)
+    objective: str = "cae"  # ae | dae | cae | siamese | contrastive (seqae.training, train_job)
     epochs: int = 30  # of the final stage (after pretraining, for cae and siamese)
     batch_size: int = 32
     learning_rate: float = 4e-3
@@ -116,6 +133,7 @@ class TrainConfig:
     seed: int = 0
     max_frames: int = 400
     threads: int = 0  # 0 = torch default (with several processes: the cores shared out)
+    loader_workers: int = 0  # processes preparing batches beside training (0: in-process)
     # Data-parallel training: processes per node, nodes, and the Lightning strategy they use
     devices: int = 1
     num_nodes: int = 1
@@ -125,6 +143,8 @@ class TrainConfig:
     augment_tempo: float = 0.2
     augment_gain_db: float = 6.0
     augment_noise_db: float = 1.0
+    augment_reverb: float = 0.0
+    augment_band_limit: float = 0.0
     augment_frame_drop: float = 0.0
     augment_dim_drop: float = 0.0
     augment_time_mask: float = 0.0
@@ -136,6 +156,11 @@ class TrainConfig:
     pair_keep: float = 0.2  # keep this share of candidates, the lowest DTW costs ...
     pair_threshold: float = 0.0  # ... or, when > 0, those with a DTW cost under this
     margin: float = 0.4  # siamese: triplet margin on cosine similarity
+    temperature: float = 0.25  # contrastive: softmax temperature over cosine similarities
+    pair_unpaired: bool = False  # cae/siamese: segments without a pair train too, as their
+    # own (cae: rebuilt from a perturbed copy, as in pretraining)
+    pair_across: str = "speaker"  # discovered pairs join different speakers ("speaker"
+    # column, else different files), or "any" segments
 
     def __post_init__(self) -> None:
         if self.objective not in OBJECTIVES:
@@ -144,6 +169,10 @@ class TrainConfig:
             )
         if self.pairs not in PAIR_SOURCES:
             raise SeqaeError(f"pairs must be 'discover' or 'labels', not {self.pairs!r}")
+        if self.pair_across not in ("speaker", "any"):
+            raise SeqaeError(f"pair_across must be 'speaker' or 'any', not {self.pair_across!r}")
+        if self.temperature <= 0:
+            raise SeqaeError(f"temperature must be positive, not {self.temperature}")
         if not 0.0 < self.pair_keep <= 1.0:
             raise SeqaeError(f"pair_keep must be in (0, 1], not {self.pair_keep}")
         if self.devices < 1 or self.num_nodes < 1:
@@ -154,7 +183,7 @@ class TrainConfig:
     @property
     def paired(self) -> bool:
         """True for the objectives trained on pairs of segments after a pretraining stage."""
-        return self.objective in ("cae", "siamese")
+        return self.objective in ("cae", "siamese", "contrastive")
 
     @property
     def processes(self) -> int:

@@ -8,7 +8,7 @@ import pytorch_lightning as pl
 import torch
 
 from seqae.config import ModelConfig, TrainConfig, config_from_dict
-from seqae.models import SequenceAutoencoder, triplet_loss
+from seqae.models import SequenceAutoencoder, nt_xent_loss, triplet_loss
 
 
 class AutoencoderModule(pl.LightningModule):
@@ -22,10 +22,14 @@ class AutoencoderModule(pl.LightningModule):
 
     def _shared_step(self, batch: tuple[torch.Tensor, ...], stage: str) -> torch.Tensor:
         frames, lengths, targets, target_lengths, groups = batch  # (B, T, D), (B,), (B, T', D)
-        if self.train_config.objective == "siamese":
+        objective = self.train_config.objective
+        if objective in ("siamese", "contrastive"):
             anchors = self.model.embed(frames, lengths)  # (B, E)
             positives = self.model.embed(targets, target_lengths)  # (B, E)
-            loss = triplet_loss(anchors, positives, groups, self.train_config.margin)
+            if objective == "siamese":
+                loss = triplet_loss(anchors, positives, groups, self.train_config.margin)
+            else:
+                loss = nt_xent_loss(anchors, positives, groups, self.train_config.temperature)
         else:  # ae, dae, cae: rebuild the target (the input itself, or a partner instance)
             loss = self.model.loss(frames, lengths, targets, target_lengths)
         self.log(

@@ -16,7 +16,7 @@ import torch
 from pytorch_lightning.callbacks import EarlyStopping, ModelCheckpoint, RichProgressBar
 from pytorch_lightning.loggers import CSVLogger
 
-from seqae.bundle import BUNDLE_NAME, save_bundle
+from seqae.bundle import BUNDLE_NAME, load_weights, save_bundle
 from seqae.config import FeatureConfig, ModelConfig, TrainConfig
 from seqae.data import AugmentConfig, SegmentDataset, partner_lists, split_indices
 from seqae.data.datamodule import SequenceDataModule
@@ -69,12 +69,14 @@ def _callbacks(out: Path, config: TrainConfig, has_val: bool, progress: bool) ->
 def augment_config(train: TrainConfig) -> AugmentConfig:
     """The training-time perturbations a TrainConfig asks for (none for ``ae``)."""
     if train.objective == "ae":
-        return AugmentConfig(0.0, 0.0, 0.0, 0.0)
+        return AugmentConfig(warp=0.0, tempo=0.0, gain_db=0.0, noise_db=0.0)
     return AugmentConfig(
         warp=train.augment_warp,
         tempo=train.augment_tempo,
         gain_db=train.augment_gain_db,
         noise_db=train.augment_noise_db,
+        reverb=train.augment_reverb,
+        band_limit=train.augment_band_limit,
         frame_drop=train.augment_frame_drop,
         dim_drop=train.augment_dim_drop,
         time_mask=train.augment_time_mask,
@@ -92,13 +94,15 @@ def fit(
     progress: bool = True,
     pairs: np.ndarray | None = None,
     init: dict[str, torch.Tensor] | None = None,
+    stats: list | None = None,
 ) -> TrainResult:
     """Train on log-mel segments ((T_i, n_mels) arrays); write checkpoints, logs and the bundle.
 
     Without ``pairs`` each segment rebuilds itself (``ae``/``dae``). With ``pairs``, (P, 2) row
     numbers of segments taken to be the same word, each rebuilds a partner instead (``cae``),
     and only paired segments are trained on. ``init`` is a model state dict to start from
-    (the pretrained autoencoder).
+    (the pretrained autoencoder). ``stats`` are the segments' speakers' feature statistics
+    (features normalised per speaker; see seqae.features.group_statistics).
     """
     if len(log_mels) < 2:
         raise SeqaeError(f"need at least 2 segments to train, got {len(log_mels)}")
@@ -111,19 +115,33 @@ def fit(
     pl.seed_everything(train.seed, workers=True, verbose=False)
     partners = partner_lists(pairs, len(log_mels)) if pairs is not None else None
     train_rows, val_rows = split_indices(len(log_mels), train.val_fraction, train.seed)
-    common = dict(max_frames=train.max_frames, partners=partners)
+    views = train.objective == "contrastive"  # two perturbed views; unpaired rows too
+    common = dict(
+        max_frames=train.max_frames, partners=partners, views=views, stats=stats,
+        unpaired=views or train.pair_unpaired,
+    )  # fmt: skip
     train_set = SegmentDataset(
         log_mels, features, augment_config(train), seed=train.seed, rows=train_rows, **common
     )
     if len(train_set) == 0:
         raise SeqaeError("no training segment has a pair; nothing to train on")
-    # validation is scored on clean inputs, so its loss is comparable across runs
-    val_set = SegmentDataset(log_mels, features, rows=val_rows, shuffle_partners=False, **common)
+    # validation is scored on clean inputs, so its loss is comparable across runs; a
+    # contrastive run's on perturbed copies (one segment's two clean copies are one point)
+    val_augment = augment_config(train) if views else None
+    val_set = SegmentDataset(
+        log_mels, features, val_augment, seed=train.seed + 1, rows=val_rows,
+        shuffle_partners=False, **common,
+    )  # fmt: skip
     val_set = val_set if len(val_set) else None
-    data = SequenceDataModule(train_set, val_set, train.batch_size, train.seed)
+    data = SequenceDataModule(
+        train_set, val_set, train.batch_size, train.seed, workers=train.loader_workers
+    )
     module = AutoencoderModule(model.to_dict(), train.to_dict(), features.to_dict())
     if init is not None:
-        module.model.load_state_dict(init)
+        load_weights(module.model, init)
+        module.model.set_embedding_statistics(  # trained unstandardised, measured at the end
+            torch.zeros(model.embedding_dim), torch.ones(model.embedding_dim)
+        )
     trainer = pl.Trainer(
         max_epochs=train.epochs,
         accelerator="cpu",
@@ -150,7 +168,8 @@ def fit(
         )
     sizes = (len(train_set), len(val_set) if val_set is not None else 0)
     if trainer.is_global_zero:  # the other processes of a parallel run write nothing
-        _export(trainer, module, features, out, time.perf_counter() - started, sizes)
+        clean = train_set.clean_frames(range(len(log_mels)))
+        _export(trainer, module, features, out, time.perf_counter() - started, sizes, clean)
     trainer.strategy.barrier("export")  # every process returns once the bundle is on disk
     metrics = json.loads((out / "metrics.json").read_text())
     return TrainResult(**{**metrics, "bundle": Path(metrics["bundle"])})
@@ -170,12 +189,25 @@ def _set_threads(train: TrainConfig) -> None:
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // train.devices))
 
 
-def _export(trainer, module, features, out: Path, seconds: float, sizes) -> None:
-    """Write the best weights as the bundle, and ``metrics.json`` (both atomically)."""
+def embedding_statistics(model, frames: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each embedding dimension's mean and deviation over ``frames`` (unstandardised)."""
+    from seqae.bundle import ModelBundle
+
+    model.set_embedding_statistics(
+        torch.zeros(model.config.embedding_dim), torch.ones(model.config.embedding_dim)
+    )
+    vectors = torch.from_numpy(ModelBundle(model, None, "", Path()).embed(frames))  # (N, E)
+    return vectors.mean(dim=0), vectors.std(dim=0)
+
+
+def _export(trainer, module, features, out: Path, seconds: float, sizes, frames) -> None:
+    """Write the best weights, standardised over ``frames``, as the bundle, and
+    ``metrics.json`` (both atomically)."""
     checkpoint = trainer.checkpoint_callback
     best_path = checkpoint.best_model_path or str(out / "checkpoints" / "last.ckpt")
     state = torch.load(best_path, map_location="cpu", weights_only=True)["state_dict"]
     module.load_state_dict(state)
+    module.model.set_embedding_statistics(*embedding_statistics(module.model, frames))
     model_id = save_bundle(out / BUNDLE_NAME, module.model, features)
     best = checkpoint.best_model_score
     result = TrainResult(

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from seqae.config import FeatureConfig, ModelConfig
@@ -62,3 +63,33 @@ def test_masking_zeroes_frames_dimensions_and_bands():
     assert 0 < zero_cols.sum() < 39 and ((dims == 0) == zero_cols[None, :]).all()
     band = mask_frames(frames, AugmentConfig(0, 0, 0, 0, time_mask=0.5, dim_mask=10), rng)
     assert (band == 0).any() and AugmentConfig(0, 0, 0, 0, dim_mask=3).masking
+
+
+def test_reverberation_lengthens_the_decay_and_keeps_the_onset():
+    from seqae.data.augment import reverberate
+
+    log_mel = np.full((50, 4), -300.0)  # (next to) nothing
+    log_mel[10:15] = 0.0  # a burst of sound
+    wet = reverberate(log_mel, rt60_frames=30.0, wet_db=0.0)
+    assert wet.shape == log_mel.shape
+    assert np.all(wet[:10] < -90.0)  # nothing before the sound (the floor of the dB scale)
+    np.testing.assert_allclose(wet[10, 0], 0.0, atol=0.5)  # the onset stays as it was
+    after = wet[20:, 0]
+    assert (after > -60.0).sum() > 5 and np.all(np.diff(after) <= 1e-9)  # a falling tail
+    # 60 dB below the end of the burst after 30 frames, as RT60 says (the burst adds up)
+    assert wet[15 + 30, 0] == pytest.approx(wet[15, 0] - 60.0, abs=3.0)
+
+
+def test_band_limit_cuts_only_the_top_bands():
+    from seqae.data.augment import limit_band
+
+    log_mel = np.random.default_rng(0).normal(-30, 5, size=(10, 40))
+    cut = limit_band(log_mel, keep=0.75, cut_db=40.0)
+    np.testing.assert_array_equal(cut[:, :30], log_mel[:, :30])
+    assert np.all(cut[:, 30:] < log_mel[:, 30:]) and cut.min() >= log_mel.min()
+
+
+def test_every_spectral_perturbation_counts_as_active():
+    off = dict(warp=0, tempo=0, gain_db=0, noise_db=0)
+    assert not AugmentConfig(**off).active
+    assert AugmentConfig(**off, reverb=0.5).spectral and AugmentConfig(**off, band_limit=1).spectral

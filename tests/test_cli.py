@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 from typer.testing import CliRunner
@@ -114,6 +115,44 @@ def test_train_siamese_with_labels(corpus, tmp_path):
     report = json.loads((out / "pairs.json").read_text())
     assert report["source"] == "labels" and report["purity"] == 1.0
     assert report["pairs"] == 6 * 3  # 6 words x 3 archive voices: 3 pairs per word
+
+
+def test_train_contrastive_pairs_across_speakers(corpus, tmp_path):
+    out = tmp_path / "contrastive"
+    result = run(
+        "train", corpus / "archive.csv", "--out", out, *TINY, "--objective", "contrastive",
+        "--pair-keep", "0.5",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "pairs.json").read_text())
+    assert report["across"] == "speaker" and report["same_speaker"] == 0.0
+    metrics = json.loads((out / "metrics.json").read_text())
+    # every segment trains: the paired with a partner, the others with a perturbed copy
+    assert metrics["train_segments"] + metrics["val_segments"] == 18
+
+
+def test_train_on_long_recordings(corpus, tmp_path):
+    out = tmp_path / "long"
+    args = ["train", corpus / "long", "--out", out, *TINY, "--objective", "dae"]
+    result = run(*args, "--segment", "vad")
+    assert result.exit_code == 0, result.output
+    config = json.loads((out / "config.json").read_text())
+    assert config["segments"]["mode"] == "vad"
+    metrics = json.loads((out / "metrics.json").read_text())
+    words = len((corpus / "long.csv").read_text().splitlines()) - 1
+    assert abs(metrics["train_segments"] + metrics["val_segments"] - words) <= 1
+    result = run(*args, "--segment", "sentences")
+    assert result.exit_code == 2 and "--segment must be" in result.output
+    result = run("train", corpus / "archive.csv", "--out", tmp_path / "x", "--segment", "vad")
+    assert result.exit_code == 2 and "cuts the recordings of a folder" in result.output
+
+
+def test_no_trim_keeps_clips_whole(corpus, tmp_path):
+    trimmed, whole = tmp_path / "trimmed", tmp_path / "whole"
+    run("train", corpus / "archive.csv", "--out", trimmed, *TINY, "--objective", "ae")
+    run("train", corpus / "archive.csv", "--out", whole, *TINY, "--objective", "ae", "--no-trim")
+    features = [json.loads((r / "config.json").read_text())["features"] for r in (trimmed, whole)]
+    assert features[0]["trim_db"] > 0 and features[1]["trim_db"] == 0
 
 
 def test_label_pairs_need_labels(corpus, tmp_path):
@@ -236,3 +275,17 @@ def test_index_refuses_vectors_of_another_model(workspace, corpus, tmp_path):
     data = read_embeddings(tmp_path / "emb2")
     with pytest.raises(SeqaeError, match="built with model"):
         add_to_index_dir(workspace / "idx", data.vectors, data.metadata, data.info["model_id"])
+
+
+def test_idle_threads_sleep_unless_told_otherwise():
+    """seqae sets OMP_WAIT_POLICY before torch loads OpenMP, and keeps a value the user set."""
+    import subprocess
+    import sys
+
+    code = "import os, seqae, torch; print(os.environ['OMP_WAIT_POLICY'])"
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert run.stdout.strip() == "PASSIVE"
+    env["OMP_WAIT_POLICY"] = "ACTIVE"
+    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert run.stdout.strip() == "ACTIVE"

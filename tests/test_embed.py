@@ -6,9 +6,10 @@ import shutil
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+import torch
 
 from pipelines.embed import embed_archive
-from pipelines.extract import segment_features
+from pipelines.extract import extract_features, segment_features
 from pipelines.manifest import read_manifest
 from pipelines.shards import read_embeddings
 from seqae.bundle import load_bundle
@@ -89,3 +90,12 @@ def test_model_refuses_other_features(trained_run, tmp_path):
         bundle.check_features(FeatureConfig(kind="logmel"))
     shutil.copy(trained_run / "model.pt", tmp_path / "model.pt")
     assert load_bundle(tmp_path / "model.pt").model_id == bundle.model_id
+
+
+def test_training_standardises_the_embeddings(corpus, trained_run):
+    bundle = load_bundle(trained_run)
+    assert not torch.all(bundle.model.embedding_scale == 1.0)
+    extraction = extract_features(read_manifest(corpus / "archive.csv"), bundle.features)
+    vectors = bundle.embed(extraction.features)  # the training segments
+    np.testing.assert_allclose(vectors.mean(axis=0), 0.0, atol=1e-3)
+    np.testing.assert_allclose(vectors.std(axis=0, ddof=1), 1.0, atol=1e-3)

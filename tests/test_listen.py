@@ -91,7 +91,7 @@ def test_listen_on_stdin_reports_each_spoken_word_with_its_time(corpus, archive_
         assert 0.0 <= hit["latency"] < 1.0
     # the enrolled cut, or the index's own example of the word in this voice
     assert found[0]["label"] in (f"cut-{first['label']}", first["label"])
-    assert found[0]["score"] > 0.9
+    assert found[0]["score"] > 0.6  # the word cut from the stream clears the default threshold
     with open(corpus / "archive.csv", newline="") as handle:
         words = {row["label"] for row in csv.DictReader(handle)}  # the index's labels
     assert {h["label"] for h in found} <= words | {f"cut-{first['label']}"}

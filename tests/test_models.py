@@ -37,6 +37,8 @@ DEFAULT_STATE_DICT = {
     "decoder.rnn.bias_hh_l0": [768],
     "decoder.output.weight": [39, 256],
     "decoder.output.bias": [39],
+    "embedding_mean": [256],
+    "embedding_scale": [256],
 }
 
 
@@ -273,3 +275,21 @@ def test_sampling_ramps_from_zero_to_its_setting_over_the_epochs():
 def test_default_config_keeps_its_state_dict():
     state = SequenceAutoencoder(ModelConfig()).state_dict()
     assert {name: list(value.shape) for name, value in state.items()} == DEFAULT_STATE_DICT
+
+
+def test_a_bundle_saved_before_standardisation_still_loads(tmp_path):
+    from seqae.bundle import load_bundle, save_bundle
+    from seqae.config import FeatureConfig
+
+    model = SequenceAutoencoder(_tiny())
+    model.set_embedding_statistics(torch.full((4,), 2.0), torch.full((4,), 3.0))
+    save_bundle(tmp_path / "model.pt", model, FeatureConfig())
+    payload = torch.load(tmp_path / "model.pt", weights_only=True)
+    for name in ("embedding_mean", "embedding_scale"):
+        del payload["state_dict"][name]  # as bundles were written before
+    torch.save(payload, tmp_path / "old.pt")
+    old = load_bundle(tmp_path / "old.pt").model
+    assert old.embedding_mean.abs().sum() == 0 and (old.embedding_scale == 1).all()
+    x, lengths = _batch(dim=model.config.input_dim)
+    new = load_bundle(tmp_path / "model.pt").model
+    torch.testing.assert_close(new.embed(x, lengths), (old.embed(x, lengths) - 2.0) / 3.0)

@@ -85,3 +85,68 @@ def test_paired_objectives_need_known_settings():
     with pytest.raises(SeqaeError, match="pairs"):
         TrainConfig(pairs="oracle")
     assert TrainConfig(objective="cae").paired and not TrainConfig(objective="dae").paired
+
+
+def test_candidate_pairs_cross_groups():
+    embeddings = np.array([[1, 0], [0.99, 0.1], [0.98, 0.2], [0, 1]], dtype=np.float32)
+    speakers = np.array(["a", "a", "b", "b"])
+    pairs = candidate_pairs(embeddings, neighbours=1, groups=speakers)
+    assert all(speakers[a] != speakers[b] for a, b in pairs)
+    assert [0, 2] in pairs.tolist() and [0, 1] not in pairs.tolist()
+
+
+def test_discovery_reports_the_same_speaker_share(corpus):
+    extraction = extract_features(read_manifest(corpus / "archive.csv"), FeatureConfig())
+    speakers = np.array([s.metadata["speaker"] for s in extraction.segments])
+    embeddings = np.stack([downsample(f) for f in extraction.features])
+    free, report = discover_pairs(extraction.features, embeddings, 3, speakers=speakers)
+    across, crossed = discover_pairs(
+        extraction.features, embeddings, 3, groups=speakers, speakers=speakers, across="speaker"
+    )
+    assert report.same_speaker == pytest.approx(
+        np.mean(speakers[free[:, 0]] == speakers[free[:, 1]])
+    )
+    assert crossed.same_speaker == 0.0 and crossed.across == "speaker" and len(across)
+
+
+def _nt_xent_directly(a, p, groups, temperature):
+    """NT-Xent written out one row at a time."""
+    both = torch.nn.functional.normalize(torch.cat([a, p]), dim=-1)
+    n = len(a)
+    group = torch.cat([groups, groups])
+    losses = []
+    for i in range(2 * n):
+        positive = (i + n) % (2 * n)
+        logits = []
+        for j in range(2 * n):
+            if j == positive or group[j] != group[i]:
+                logits.append((both[i] @ both[j] / temperature, j == positive))
+        values = torch.stack([v for v, _ in logits])
+        target = [k for k, (_, is_positive) in enumerate(logits) if is_positive][0]
+        losses.append(torch.logsumexp(values, 0) - values[target])
+    return torch.stack(losses).mean()
+
+
+def test_nt_xent_against_a_direct_computation():
+    from seqae.models import nt_xent_loss
+
+    torch.manual_seed(0)
+    a, p = torch.randn(5, 6), torch.randn(5, 6)
+    groups = torch.tensor([0, 0, 1, 2, 3])
+    loss = nt_xent_loss(a, p, groups, temperature=0.25)
+    assert loss.item() == pytest.approx(_nt_xent_directly(a, p, groups, 0.25).item(), rel=1e-5)
+    aligned = nt_xent_loss(a, a, torch.arange(5), 0.1)
+    assert aligned.item() < loss.item()  # identical views are easier to tell apart
+
+
+def test_contrastive_dataset_keeps_unpaired_rows_as_their_own_views():
+    from seqae.data import AugmentConfig
+
+    rng = np.random.default_rng(0)
+    log_mels = [rng.normal(-40, 10, size=(n, 40)).astype(np.float32) for n in (20, 25, 30)]
+    partners = partner_lists(np.array([[0, 1]]), 3)
+    dataset = SegmentDataset(log_mels, FeatureConfig(), AugmentConfig(), partners=partners,
+                             views=True)  # fmt: skip
+    assert dataset.rows == [0, 1, 2]
+    anchor, positive, group = dataset[2]
+    assert group == word_groups(partners)[2] and not np.allclose(anchor[:20], positive[:20])

@@ -38,6 +38,14 @@ def qbe(
             min=1,
         ),
     ] = 1,
+    query_speakers: Annotated[
+        bool,
+        typer.Option(
+            help="For features normalised per speaker: normalise the queries over their "
+            "speakers too (the queries manifest's speaker column) instead of each on its own, "
+            "as 'seqae search' does."
+        ),
+    ] = False,
     json_output: Annotated[
         bool, typer.Option("--json", help="Print JSON instead of a table.")
     ] = False,
@@ -58,6 +66,7 @@ def qbe(
             rerank_k=rerank_k,
             pairs=pairs,
             seeds=seeds,
+            query_speakers=query_speakers,
         )
     report_skipped(report.skipped)
     if json_output:

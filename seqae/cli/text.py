@@ -64,7 +64,7 @@ TOKEN_OPTIONS = {
 }
 CORPUS_OPTIONS = {"text_column": "text_column", "max_words": "max_words"}
 TEXT_ONLY = {"token_dim", "word_dropout", "variational", "max_minutes", "kl_anneal_steps"}
-TEXT_ONLY |= {"noise_drop", "noise_swap", "max_tokens", "threads", "softmax", "length_dim"}
+TEXT_ONLY |= {"noise_drop", "noise_swap", "max_tokens", "softmax", "length_dim"}
 TEXT_ONLY |= {"train_vocab", "feed_tokens", "position_dim", "decoder_bidirectional"}
 TEXT_ONLY |= {"length_pull"}
 TEXT_ONLY |= {*TOKEN_OPTIONS, *CORPUS_OPTIONS}

@@ -14,6 +14,7 @@ from seqae.cli.common import (
     report_skipped,
     write_command_record,
 )
+from seqae.config import FeatureConfig as F
 from seqae.config import ModelConfig as M
 from seqae.config import TrainConfig as T
 from seqae.text.config import TextModelConfig as TM
@@ -21,6 +22,7 @@ from seqae.text.config import TextTrainConfig as TT
 from seqae.text.config import TokenizerConfig as TK
 
 TEXT = "Sentence autoencoders (--modality text)"
+TRIM_DB = 25.0
 
 
 @cli_command
@@ -79,7 +81,47 @@ def train(
             max=1.0,
         ),
     ] = M.sampling,
+    segment: Annotated[
+        str,
+        typer.Option(
+            help="For a folder of long recordings: train on the speech regions 'seqae ingest' "
+            "cuts from them, vad (voice activity) or windows (dense windows); none: every "
+            "manifest row or file is one segment."
+        ),
+    ] = "none",
+    vad: Annotated[str, typer.Option(help="--segment vad: webrtc, silero or energy.")] = "webrtc",
     features: Annotated[str, typer.Option(help="Frame features: mfcc or logmel.")] = "mfcc",
+    trim: Annotated[
+        bool,
+        typer.Option(
+            help="Trim each segment's leading and trailing non-speech (--no-trim keeps clips "
+            "as they are)."
+        ),
+    ] = True,
+    trim_db: Annotated[
+        float,
+        typer.Option(
+            help="What trimming takes for non-speech: frames more than this many dB under the "
+            "segment's loudest, or close to its background.",
+            min=0.1,
+        ),
+    ] = TRIM_DB,
+    normalize: Annotated[
+        str,
+        typer.Option(
+            help="Mean-variance normalisation of the frames: utterance (each segment), "
+            "speaker (over each speaker's segments when the manifest has a speaker column, "
+            "each recording's for long recordings, else each segment) or none."
+        ),
+    ] = F.normalize,
+    fmax: Annotated[
+        float,
+        typer.Option(
+            help="Top of the mel filterbank in Hz (0: half the sample rate); 4000 reads "
+            "telephone and wideband audio alike.",
+            min=0.0,
+        ),
+    ] = F.fmax,
     batch_size: Annotated[int, typer.Option(help="Segments per batch.", min=1)] = T.batch_size,
     lr: Annotated[
         float | None,
@@ -99,7 +141,8 @@ def train(
         str,
         typer.Option(
             help="ae (rebuild the input), dae (rebuild it from a perturbed copy), cae (rebuild "
-            "another instance of the same word), siamese (triplet loss on word pairs)."
+            "another instance of the same word), siamese (triplet loss on word pairs), "
+            "contrastive (tell each segment's pair, or perturbed copy, from the batch's others)."
         ),
     ] = T.objective,
     pairs: Annotated[
@@ -122,6 +165,42 @@ def train(
         float, typer.Option(help="discover: keep pairs under this DTW cost instead (if > 0).")
     ] = T.pair_threshold,
     margin: Annotated[float, typer.Option(help="siamese: triplet margin.")] = T.margin,
+    temperature: Annotated[
+        float, typer.Option(help="contrastive: softmax temperature.", min=0.0)
+    ] = T.temperature,
+    pair_unpaired: Annotated[
+        bool,
+        typer.Option(
+            help="cae/siamese: segments without a pair train too, each as its own pair (cae: "
+            "rebuilt from a perturbed copy)."
+        ),
+    ] = T.pair_unpaired,
+    pair_across: Annotated[
+        str,
+        typer.Option(
+            help="discover: pairs join different speakers (the manifest's speaker column, "
+            "else different files) with 'speaker', or any two segments with 'any'."
+        ),
+    ] = T.pair_across,
+    warp: Annotated[
+        float, typer.Option(help="dae: vocal-tract warp of the mel axis, up to this share.")
+    ] = T.augment_warp,
+    tempo: Annotated[
+        float, typer.Option(help="dae: speaking-rate change, up to this share.")
+    ] = T.augment_tempo,
+    gain_db: Annotated[float, typer.Option(help="dae: level change, up to this many dB.")] = (
+        T.augment_gain_db
+    ),
+    noise_db: Annotated[
+        float, typer.Option(help="dae: noise added to each log-mel value (std, dB).")
+    ] = T.augment_noise_db,
+    reverb: Annotated[
+        float, typer.Option(help="dae: chance of a simulated reverberant room.", min=0, max=1)
+    ] = T.augment_reverb,
+    band_limit: Annotated[
+        float,
+        typer.Option(help="dae: chance of a narrow channel (top bands cut).", min=0, max=1),
+    ] = T.augment_band_limit,
     frame_drop: Annotated[
         float, typer.Option(help="dae: share of input frames zeroed.")
     ] = T.augment_frame_drop,
@@ -189,8 +268,12 @@ def train(
         float, typer.Option(help="Stop training after this (0: off).", rich_help_panel=TEXT)
     ] = TT.max_minutes,
     threads: Annotated[
-        int, typer.Option(help="CPU threads (0: torch's choice).", min=0, rich_help_panel=TEXT)
-    ] = TT.threads,
+        int, typer.Option(help="CPU threads of the training process (0: torch's choice).", min=0)
+    ] = T.threads,
+    loader_workers: Annotated[
+        int,
+        typer.Option(help="Processes that prepare batches beside training (0: none).", min=0),
+    ] = T.loader_workers,
     softmax: Annotated[
         str,
         typer.Option(
@@ -255,12 +338,15 @@ def train(
         return train_text(ctx.params, given)
     check_modality_options(modality, given)
 
+    from pipelines.ingest import find_audio
     from pipelines.manifest import read_manifest
     from pipelines.train_job import TrainJob, is_main_process, train_model
     from seqae.config import FeatureConfig, ModelConfig, TrainConfig
     from seqae.models import default_learning_rate
 
-    feature_config = FeatureConfig(kind=features)
+    feature_config = FeatureConfig(
+        kind=features, normalize=normalize, trim_db=trim_db if trim else 0.0, fmax=fmax
+    )
     model = ModelConfig(
         input_dim=feature_config.dim,
         cell=cell,
@@ -285,6 +371,15 @@ def train(
         pair_keep=pair_keep,
         pair_threshold=pair_threshold,
         margin=margin,
+        temperature=temperature,
+        pair_across=pair_across,
+        pair_unpaired=pair_unpaired,
+        augment_warp=warp,
+        augment_tempo=tempo,
+        augment_gain_db=gain_db,
+        augment_noise_db=noise_db,
+        augment_reverb=reverb,
+        augment_band_limit=band_limit,
         augment_frame_drop=frame_drop,
         augment_dim_drop=dim_drop,
         augment_time_mask=time_mask,
@@ -299,11 +394,15 @@ def train(
         devices=devices,
         num_nodes=num_nodes,
         strategy=strategy,
+        threads=threads,
+        loader_workers=loader_workers,
     )
-    job = TrainJob(manifest, out, feature_config, model, settings, resume=resume)
+    cut = long_recording_settings(manifest, segment, vad)
+    job = TrainJob(manifest, out, feature_config, model, settings, resume=resume, segments=cut)
     main = is_main_process()  # the extra processes of a parallel run train, and say nothing
-    total = len(read_manifest(manifest))
-    with progress_bar("features", total) if main else nullcontext(lambda n=1: None) as advance:
+    total = len(find_audio(manifest)) if cut else len(read_manifest(manifest))
+    label = "segmenting recordings" if cut else "features"
+    with progress_bar(label, total) if main else nullcontext(lambda n=1: None) as advance:
         data, result = train_model(job, advance, bars=main)
     if not main:
         return
@@ -336,3 +435,20 @@ def train(
         f"{result.epochs} epochs; {result.seconds:.0f} s in all; best validation loss {loss}; "
         f"model {result.model_id} -> {result.bundle}"
     )
+
+
+def long_recording_settings(source: Path, segment: str, vad: str):
+    """How ``--segment`` cuts the recordings of the folder ``source`` (None: it does not)."""
+    from pipelines.longform import SEGMENT_MODES, SegmentSettings
+    from pipelines.vad import VAD_METHODS
+    from seqae.errors import SeqaeError
+
+    if segment == "none":
+        return None
+    if segment not in SEGMENT_MODES:
+        raise SeqaeError(f"--segment must be none, {' or '.join(SEGMENT_MODES)}, not {segment!r}")
+    if vad not in VAD_METHODS:
+        raise SeqaeError(f"--vad must be one of {', '.join(VAD_METHODS)}, not {vad!r}")
+    if not source.is_dir():
+        raise SeqaeError(f"{source}: --segment {segment} cuts the recordings of a folder")
+    return SegmentSettings(mode=segment, vad=vad)

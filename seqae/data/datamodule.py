@@ -21,11 +21,16 @@ class SequenceDataModule(pl.LightningDataModule):
     """
 
     def __init__(
-        self, train: SegmentDataset, val: SegmentDataset | None, batch_size: int, seed: int
+        self,
+        train: SegmentDataset,
+        val: SegmentDataset | None,
+        batch_size: int,
+        seed: int,
+        workers: int = 0,
     ):
         super().__init__()
         self.train_set, self.val_set = train, val
-        self.batch_size, self.seed = batch_size, seed
+        self.batch_size, self.seed, self.workers = batch_size, seed, workers
 
     def _loader(self, dataset: SegmentDataset, shuffle: bool) -> DataLoader:
         trainer = self.trainer
@@ -33,7 +38,17 @@ class SequenceDataModule(pl.LightningDataModule):
         sampler = BucketBatchSampler(
             dataset.lengths, self.batch_size, shuffle, self.seed, rank=rank, replicas=replicas
         )
-        return DataLoader(dataset, batch_sampler=sampler, collate_fn=collate_pairs)
+        # Workers perturb and featurise the next batches while the model trains on this one;
+        # they live for the whole fit, so each keeps its own stream of random draws.
+        workers = self.workers if shuffle else 0
+        return DataLoader(
+            dataset,
+            batch_sampler=sampler,
+            collate_fn=collate_pairs,
+            num_workers=workers,
+            persistent_workers=workers > 0,
+            worker_init_fn=_seed_worker if workers else None,
+        )
 
     def train_dataloader(self) -> DataLoader:
         loader = self._loader(self.train_set, shuffle=True)
@@ -49,3 +64,12 @@ class SequenceDataModule(pl.LightningDataModule):
 
     def val_dataloader(self) -> DataLoader | list:
         return self._loader(self.val_set, shuffle=False) if self.val_set is not None else []
+
+
+def _seed_worker(worker: int) -> None:
+    """Give each loader worker its own random stream (a copy of the dataset's would repeat)."""
+    import numpy as np
+    from torch.utils.data import get_worker_info
+
+    info = get_worker_info()
+    info.dataset.rng = np.random.default_rng([info.seed % (2**32), worker])

@@ -11,7 +11,7 @@ from torch.utils.data import Dataset
 from seqae.config import FeatureConfig
 from seqae.data.augment import AugmentConfig, augment_log_mel, mask_frames
 from seqae.data.collate import pad_batch
-from seqae.features import frames_from_log_mel
+from seqae.features import Stats, frames_from_log_mel
 
 
 class SegmentDataset(Dataset):
@@ -23,7 +23,12 @@ class SegmentDataset(Dataset):
     ``shuffle_partners`` is off (validation). Rows without partners are then left out. With
     augmentation the input is computed from a perturbed log-mel; the target stays clean. The
     group is a word id: rows joined by partners share one (the siamese objective's negatives
-    come from other groups).
+    come from other groups). ``stats`` are the rows' speakers' feature statistics, for
+    features normalised per speaker.
+
+    With ``unpaired`` a row without partners is kept, as its own partner. For a contrastive
+    objective (``views``) both members of an item are perturbed copies (so an unpaired row
+    meets a second perturbed copy of itself).
     """
 
     def __init__(
@@ -36,21 +41,28 @@ class SegmentDataset(Dataset):
         rows: Sequence[int] | None = None,
         partners: Sequence[Sequence[int]] | None = None,
         shuffle_partners: bool = True,
+        views: bool = False,
+        stats: Sequence[Stats | None] | None = None,
+        unpaired: bool = False,
     ):
         self.log_mels = [m[:max_frames] if max_frames else m for m in log_mels]
         self.features = features
         self.augment = augment if augment is not None and augment.active else None
         rows = list(range(len(log_mels))) if rows is None else [int(r) for r in rows]
-        if partners is not None:
+        if partners is not None and not (views or unpaired):
             rows = [r for r in rows if len(partners[r])]
         self.rows, self.partners, self.shuffle_partners = rows, partners, shuffle_partners
+        self.views = views
+        self.stats = list(stats) if stats is not None else [None] * len(log_mels)
         self.groups = word_groups(partners) if partners is not None else np.arange(len(log_mels))
         self._targets: dict[int, np.ndarray] = {}
         self.rng = np.random.default_rng(seed)
 
     def _target(self, row: int) -> np.ndarray:
         if row not in self._targets:
-            self._targets[row] = frames_from_log_mel(self.log_mels[row], self.features)
+            self._targets[row] = frames_from_log_mel(
+                self.log_mels[row], self.features, self.stats[row]
+            )
         return self._targets[row]
 
     def __len__(self) -> int:
@@ -59,20 +71,30 @@ class SegmentDataset(Dataset):
     def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray, int]:
         row = self.rows[index]
         target_row = row
-        if self.partners is not None:
+        if self.partners is not None and len(self.partners[row]):
             options = self.partners[row]
             pick = self.rng.integers(len(options)) if self.shuffle_partners else 0
             target_row = int(options[pick])
         group = int(self.groups[row])
+        target = self._perturbed(target_row) if self.views else self._target(target_row)
+        return self._perturbed(row), target, group
+
+    def _perturbed(self, row: int) -> np.ndarray:
+        """The row's frames through one random draw of the perturbations (clean without)."""
         if self.augment is None:
-            return self._target(row), self._target(target_row), group
-        source = self._target(row)
+            return self._target(row)
+        frames = self._target(row)
         if self.augment.spectral:
             noisy = augment_log_mel(self.log_mels[row], self.augment, self.rng)
-            source = frames_from_log_mel(noisy, self.features)
+            frames = frames_from_log_mel(noisy, self.features, self.stats[row])
         if self.augment.masking:
-            source = mask_frames(source, self.augment, self.rng)
-        return source, self._target(target_row), group
+            frames = mask_frames(frames, self.augment, self.rng)
+        return frames
+
+    def clean_frames(self, rows: Sequence[int]) -> list[np.ndarray]:
+        """The unperturbed frames of these rows of ``log_mels`` (any rows, not only this
+        dataset's)."""
+        return [self._target(int(row)) for row in rows]
 
     @property
     def lengths(self) -> list[int]:

@@ -33,10 +33,20 @@ class SequenceAutoencoder(nn.Module):
         # scheduled sampling's current probability (0 up to config.sampling); the training
         # loop ramps it up over the epochs. A plain attribute, so not part of the weights.
         self.sampling_probability = 0.0
+        # Each embedding dimension's mean and deviation over the training segments, set once
+        # training ends: embeddings are standardised with them, so no dimension dominates
+        # the cosine similarity by its spread alone. Identity while training.
+        self.register_buffer("embedding_mean", torch.zeros(config.embedding_dim))
+        self.register_buffer("embedding_scale", torch.ones(config.embedding_dim))
 
     def embed(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """x: (B, T, D) -> (B, E)."""
-        return self.encoder(x, lengths)
+        """x: (B, T, D) -> (B, E), standardised with the training segments' statistics."""
+        return (self.encoder(x, lengths) - self.embedding_mean) / self.embedding_scale
+
+    def set_embedding_statistics(self, mean: torch.Tensor, scale: torch.Tensor) -> None:
+        """Standardise embeddings with this (E,) mean and (E,) deviation from now on."""
+        self.embedding_mean.copy_(mean)
+        self.embedding_scale.copy_(scale.clamp(min=1e-6))
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x: (B, T, D) -> (reconstruction (B, T, D), embedding (B, E)).

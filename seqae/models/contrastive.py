@@ -1,4 +1,4 @@
-"""The siamese objective: a triplet hinge on cosine similarity with in-batch negatives."""
+"""Objectives on pairs of embeddings with in-batch negatives: a triplet hinge, and NT-Xent."""
 
 from __future__ import annotations
 
@@ -25,3 +25,27 @@ def triplet_loss(
         return similarity.sum() * 0.0  # a batch of one word: no negative, no gradient
     hinge = (margin - similarity.diagonal() + hardest).clamp(min=0.0)
     return hinge[usable].mean()
+
+
+def nt_xent_loss(
+    anchors: torch.Tensor, positives: torch.Tensor, groups: torch.Tensor, temperature: float
+) -> torch.Tensor:
+    """ContrastiveRNN's loss (Jacobs, Matusevych and Kamper 2021; SimCLR's NT-Xent).
+
+    anchors, positives: (B, E) embeddings of two instances (or views) of one word; groups:
+    (B,) word ids. Each anchor must pick its own positive out of every embedding in the batch
+    (softmax over cosine similarities / ``temperature``), and each positive its anchor; the
+    other members of its group are neither positives nor negatives.
+    """
+    a = F.normalize(anchors, dim=-1)  # (B, E)
+    p = F.normalize(positives, dim=-1)  # (B, E)
+    both = torch.cat([a, p])  # (2B, E)
+    similarity = both @ both.T / temperature  # (2B, 2B)
+    batch = a.size(0)
+    group = torch.cat([groups, groups])  # (2B,)
+    same = group[:, None] == group[None, :]  # (2B, 2B)
+    target = torch.cat([torch.arange(batch, 2 * batch), torch.arange(batch)]).to(a.device)
+    own = torch.zeros_like(same)
+    own[torch.arange(2 * batch), target] = True
+    similarity = similarity.masked_fill(same & ~own, float("-inf"))  # itself, its group
+    return F.cross_entropy(similarity, target)
