@@ -20,6 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
+from index.files import read_array
+from seqae.errors import SeqaeError
+
+REMEDY = "re-run the command that wrote it (seqae embed, ingest or index build)"
+
 
 def frames_path(directory: Path, name: str) -> Path:
     return directory / f"{name}.npy"
@@ -110,8 +115,19 @@ class FrameStore:
 
     def __init__(self, directory: Path, name: str) -> None:
         names = part_names(directory, name) or [name]  # a missing set fails to load here
-        self._frames = [np.load(frames_path(directory, n), mmap_mode="r") for n in names]
-        self._offsets = [np.load(offsets_path(directory, n)) for n in names]
+        self._frames = [read_array(frames_path(directory, n), REMEDY, mmap=True) for n in names]
+        self._offsets = [read_array(offsets_path(directory, n), REMEDY) for n in names]
+        for n, frames, offsets in zip(names, self._frames, self._offsets, strict=True):
+            if (
+                frames.ndim != 2
+                or offsets.ndim != 1
+                or not len(offsets)
+                or offsets[-1] != len(frames)
+            ):
+                raise SeqaeError(
+                    f"{frames_path(directory, n)}: {len(frames)} frames, but its offsets "
+                    f"({offsets_path(directory, n).name}) do not end there; {REMEDY}"
+                )
         self._starts = np.cumsum([0] + [len(o) - 1 for o in self._offsets])  # (parts + 1,)
 
     @property

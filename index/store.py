@@ -215,7 +215,8 @@ def open_index_dir(path: Path, mmap: bool = True) -> SearchIndex:
         # One chunk: taking rows from a many-chunked table copies it first (7 ms at 1M rows).
         metadata = pq.read_table(path / METADATA_FILE).combine_chunks()
     except (OSError, RuntimeError, pa.ArrowException) as exc:
-        raise SeqaeError(f"{path}: cannot read index files ({exc})") from exc
+        reason = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise SeqaeError(f"{path}: cannot read index files ({reason}); rebuild the index") from None
     if not info.count == index.ntotal == metadata.num_rows:
         raise SeqaeError(
             f"{path}: {INFO_FILE} says {info.count} vectors, {INDEX_FILE} holds "

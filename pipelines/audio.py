@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import math
+import os
 import warnings
 from pathlib import Path
 
@@ -48,6 +50,15 @@ def _read(path: Path, start: float | None, end: float | None) -> tuple[np.ndarra
         raise InputError(f"{path}: cannot decode audio ({reason})") from None
 
 
+def missing_reason(path: Path) -> str:
+    """Why ``path`` is not a file one can read: a folder, a dangling link, or nothing."""
+    if path.is_dir():
+        return "is a folder, not an audio file"
+    if path.is_symlink():
+        return f"dangling symbolic link (its target {os.readlink(path)} does not exist)"
+    return "no such file"
+
+
 def load_audio(
     path: str | Path,
     sample_rate: int = 16000,
@@ -57,7 +68,10 @@ def load_audio(
     """Samples of ``path`` (optionally ``start``..``end`` s), mono, at ``sample_rate``."""
     path = Path(path)
     if not path.is_file():
-        raise InputError(f"{path}: no such file")
+        raise InputError(f"{path}: {missing_reason(path)}")
+    for name, value in (("start", start), ("end", end)):
+        if value is not None and not math.isfinite(value):
+            raise InputError(f"{path}: {name} is {value}, not a time in seconds")
     if start is not None and end is not None and end <= start:
         raise InputError(f"{path}: end {end:.3f}s is not after start {start:.3f}s")
     if start is not None and start < 0:

@@ -9,14 +9,16 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
+from index.files import read_array, read_parquet
 from index.frames import has_frames
 from pipelines.shards import (
+    SHARD_REMEDY,
     frames_name,
     metadata_file,
     read_info,
     shard_is_complete,
+    shard_is_intact,
     vectors_file,
 )
 from seqae.errors import SeqaeError
@@ -42,7 +44,12 @@ class EmbeddingSource:
         for shard in shards:
             if not shard_is_complete(path, shard):
                 raise SeqaeError(f"{path}: shard {shard:05d} is missing")
-            shape = np.load(vectors_file(path, shard), mmap_mode="r").shape
+            if not shard_is_intact(path, shard, info):
+                raise SeqaeError(
+                    f"{path}: shard {shard:05d} differs from its record (size or checksum): "
+                    f"damaged; {SHARD_REMEDY}"
+                )
+            shape = read_array(vectors_file(path, shard), SHARD_REMEDY, mmap=True).shape
             if len(shape) != 2 or shape[1] != info["dim"]:
                 raise SeqaeError(
                     f"{vectors_file(path, shard)}: shape {shape}, expected (n, {info['dim']})"
@@ -72,7 +79,7 @@ class EmbeddingSource:
         """Each shard's (rows, dim) float32 vectors, in row order."""
         for shard, rows in zip(self.shards, self.rows, strict=True):
             path = vectors_file(self.path, shard)
-            vectors = np.asarray(np.load(path, mmap_mode="r"), dtype=np.float32)  # (rows, dim)
+            vectors = np.asarray(read_array(path, SHARD_REMEDY, mmap=True), dtype=np.float32)
             if len(vectors) != rows:
                 raise SeqaeError(f"{path}: changed while being read")
             if not np.isfinite(vectors).all():
@@ -83,7 +90,7 @@ class EmbeddingSource:
         """Every shard's metadata rows, in row order, checked against the vector counts."""
         tables = []
         for shard, rows in zip(self.shards, self.rows, strict=True):
-            table = pq.read_table(metadata_file(self.path, shard))
+            table = read_parquet(metadata_file(self.path, shard), SHARD_REMEDY)
             if table.num_rows != rows:
                 raise SeqaeError(
                     f"{metadata_file(self.path, shard)}: {table.num_rows} rows for {rows} vectors"

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from pipelines.audio import missing_reason
 from pipelines.longform import SegmentSettings, long_segments
 from pipelines.manifest import AUDIO_SUFFIXES
 from pipelines.shards import (
@@ -89,6 +90,12 @@ def find_audio(folder: Path) -> list[Path]:
         raise SeqaeError(f"{folder}: not a folder")
     found = [p.relative_to(folder) for p in folder.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES]
     return sorted(p for p in found if (folder / p).is_file())
+
+
+def broken_links(folder: Path) -> list[str]:
+    """One line per audio-named symbolic link under ``folder`` whose target is gone."""
+    links = (p for p in folder.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
+    return [f"{p}: {missing_reason(p)}" for p in sorted(links) if p.is_symlink() and not p.exists()]
 
 
 def _stamp(path: Path) -> dict:
@@ -246,7 +253,7 @@ def ingest(
     with writer_lock(out):
         info = _prepare(out, bundle, folder, settings)
         jobs = _plan(folder, out, run, info, settings, threads=1 if workers > 1 else 0)
-        summary = IngestSummary(out=out, model_id=bundle.model_id)
+        summary = IngestSummary(out=out, model_id=bundle.model_id, skipped=broken_links(folder))
         summary.reused = len(info["ingest"]["files"]) - sum(
             job.name in info["ingest"]["files"] for job in jobs
         )

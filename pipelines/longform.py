@@ -6,6 +6,7 @@ a few seconds of audio are held at any time, whatever the file's length.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from pipelines.stream import BLOCK_SECONDS, Block, stream_audio
-from pipelines.vad import RegionRules, SpeechRegions, make_detector
+from pipelines.vad import VAD_METHODS, RegionRules, SpeechRegions, make_detector
 from pipelines.windows import DURATIONS, HOP
 from seqae.errors import SeqaeError
 
@@ -34,6 +35,13 @@ class SegmentSettings:
     def __post_init__(self) -> None:
         if self.mode not in SEGMENT_MODES:
             raise SeqaeError(f"segment mode must be 'vad' or 'windows', not {self.mode!r}")
+        if self.vad not in VAD_METHODS:
+            raise SeqaeError(f"--vad must be one of {', '.join(VAD_METHODS)}, not {self.vad!r}")
+        if not self.durations or not all(math.isfinite(d) and d > 0 for d in self.durations):
+            lengths = ",".join(f"{d:g}" for d in self.durations) or "nothing"
+            raise SeqaeError(f"--windows must be positive lengths in seconds, not {lengths}")
+        if not (math.isfinite(self.hop) and self.hop > 0):
+            raise SeqaeError(f"--hop must be a positive number of seconds, not {self.hop:g}")
 
     def to_dict(self) -> dict:
         return {

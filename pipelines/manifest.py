@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,14 +41,48 @@ def _seconds(value: str, column: str, where: str) -> float | None:
     if not value:
         return None
     try:
-        return float(value)
+        seconds = float(value)
     except ValueError:
         raise SeqaeError(f"{where}: column {column!r} holds {value!r}, not seconds") from None
+    if not math.isfinite(seconds) or seconds < 0:
+        raise SeqaeError(f"{where}: column {column!r} holds {value!r}, not a time in seconds")
+    return seconds
+
+
+UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
+def not_text(head: bytes) -> str | None:
+    """Why the first bytes of a file are not UTF-8 text (None if they may be): a UTF-16
+    byte-order mark, or NUL bytes, which text never holds."""
+    if head.startswith(UTF16_BOMS):
+        return "UTF-16 text, not UTF-8; save it as UTF-8"
+    if b"\0" in head:
+        return "binary data (NUL bytes), not text"
+    return None
+
+
+def _manifest_text(path: Path) -> str:
+    """The manifest's text: UTF-8 with or without a byte-order mark (as spreadsheets save
+    "CSV UTF-8"), or UTF-16 with its mark."""
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise SeqaeError(f"{path}: cannot read ({error.strerror or error})") from None
+    try:
+        text = data.decode("utf-16") if data.startswith(UTF16_BOMS) else None
+        if "\0" in (text or "") or (text is None and b"\0" in data):
+            raise SeqaeError(f"{path}: binary data (NUL bytes), not a CSV manifest")
+        return text if text is not None else data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise SeqaeError(
+            f"{path}: not UTF-8 text (byte {error.start}); save the manifest as CSV UTF-8"
+        ) from None
 
 
 def read_csv_manifest(path: Path) -> list[Segment]:
     """Read a manifest CSV; relative paths are taken relative to the CSV's folder."""
-    with open(path, newline="", encoding="utf-8") as handle:
+    with io.StringIO(_manifest_text(path), newline="") as handle:
         reader = csv.DictReader(handle)
         columns = reader.fieldnames or []
         if "path" not in columns:

@@ -27,6 +27,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from index.files import read_array, read_parquet
 from index.frames import (
     FrameStore,
     frames_path,
@@ -38,7 +39,10 @@ from index.frames import (
 )
 from seqae.errors import SeqaeError
 
+# the embedding jobs redo a shard whose record does not match it
+SHARD_REMEDY = "re-run the job that wrote it (seqae embed or ingest redoes damaged shards)"
 FORMAT_VERSION = 1
+REQUIRED = {"model_id": str, "dim": int, "shards": list, "count": int, "feature_config": dict}
 KIND = "seqae-embeddings"
 INFO_FILE = "embeddings.json"
 
@@ -160,8 +164,15 @@ def read_info(directory: Path) -> dict[str, Any]:
         info = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as error:
         raise SeqaeError(f"{path}: unreadable ({error})") from None
+    if not isinstance(info, dict):
+        raise SeqaeError(f"{path}: not a seqae embedding record (a JSON {type(info).__name__})")
     if info.get("kind") != KIND or info.get("format_version") != FORMAT_VERSION:
         raise SeqaeError(f"{path}: not a version-{FORMAT_VERSION} seqae embedding directory")
+    for key, kinds in REQUIRED.items():
+        if not isinstance(info.get(key), kinds):
+            raise SeqaeError(f"{path}: damaged ({key!r} missing or not valid); {SHARD_REMEDY}")
+    if not all(isinstance(shard, int) for shard in info["shards"]):
+        raise SeqaeError(f"{path}: damaged (shard numbers not valid); {SHARD_REMEDY}")
     return info
 
 
@@ -209,8 +220,8 @@ def read_embeddings(directory: Path) -> EmbeddingSet:
     for shard in info["shards"]:
         if not shard_is_complete(directory, shard):
             raise SeqaeError(f"{directory}: shard {shard:05d} is missing")
-        vectors.append(np.load(vectors_file(directory, shard)))
-        tables.append(pq.read_table(metadata_file(directory, shard)))
+        vectors.append(read_array(vectors_file(directory, shard), SHARD_REMEDY))
+        tables.append(read_parquet(metadata_file(directory, shard), SHARD_REMEDY))
     if not vectors:
         raise SeqaeError(f"{directory}: holds no embeddings")
     metadata = pa.concat_tables(tables, promote_options="default")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pipelines.audio import missing_reason
 from seqae.errors import InputError
 
 BLOCK_SECONDS = 30.0
@@ -46,7 +47,7 @@ def stream_audio(
 
     path = Path(path)
     if not path.is_file():
-        raise InputError(f"{path}: no such file")
+        raise InputError(f"{path}: {missing_reason(path)}")
     try:
         handle = sf.SoundFile(str(path))
     except Exception as error:

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipelines.manifest import AUDIO_SUFFIXES
+from pipelines.manifest import AUDIO_SUFFIXES, not_text
 from seqae.errors import SeqaeError
 
 TABLE_SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
@@ -69,6 +69,14 @@ def _decoded_lines(path: Path, corpus: Corpus) -> Iterator[tuple[int, str]]:
                 "replaced with U+FFFD"
             )
         yield number, text.lstrip("\ufeff") if number == 1 else text
+
+
+def _not_text(path: Path) -> str | None:
+    try:
+        with open(path, "rb") as handle:
+            return not_text(handle.read(65536))
+    except OSError as error:
+        raise SeqaeError(f"{path}: cannot read ({error.strerror or error})") from None
 
 
 def _add(corpus: Corpus, text: str, where: str, metadata: dict[str, str], max_words: int) -> None:
@@ -161,9 +169,14 @@ def read_corpus(source: str | Path, options: CorpusOptions | None = None) -> Cor
         raise SeqaeError(f"max_words must be at least 1, not {options.max_words}")
     corpus = Corpus()
     for path in _files(source):
+        reason = _not_text(path)
+        if reason:
+            corpus.skipped.append(f"{path}: {reason}; file skipped")
+            continue
         READERS[TABLE_SUFFIXES.get(path.suffix.lower(), "lines")](path, corpus, options)
     if not corpus.sentences:
-        raise SeqaeError(f"{source}: no sentences found ({len(corpus.skipped)} lines skipped)")
+        first = f"; first: {corpus.skipped[0]}" if corpus.skipped else ""
+        raise SeqaeError(f"{source}: no sentences found ({len(corpus.skipped)} skipped{first})")
     return corpus
 
 

@@ -88,10 +88,7 @@ def load_bundle(run: str | Path) -> ModelBundle:
     path = run / BUNDLE_NAME if run.is_dir() else run
     if not path.is_file():
         raise SeqaeError(f"{path}: no trained model here (run 'seqae train' first)")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:
-        raise SeqaeError(f"{path}: not a readable seqae model ({error})") from None
+    payload = read_torch_file(path, "model")
     if isinstance(payload, dict) and payload.get("kind") == "seqae-text-model":
         from seqae.text.bundle import text_bundle_from_payload  # a sentence autoencoder
 
@@ -108,6 +105,27 @@ def load_bundle(run: str | Path) -> ModelBundle:
     model.eval()
     features = config_from_dict(FeatureConfig, payload["feature_config"])
     return ModelBundle(model=model, features=features, model_id=payload["model_id"], path=path)
+
+
+def read_torch_file(path: Path, what: str) -> object:
+    """``torch.load`` (tensors and plain data only), with one line saying what is wrong with
+    a file that cannot be read: empty, not a torch file at all, or cut short."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(4)
+    except OSError as error:
+        raise SeqaeError(f"{path}: cannot read ({error.strerror or error})") from None
+    if not head:
+        raise SeqaeError(f"{path}: empty {what} file (0 bytes); re-train or restore it")
+    if head != b"PK\x03\x04":  # every torch.save file is a zip archive
+        raise SeqaeError(f"{path}: not a seqae {what} file (not a file torch.save wrote)")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:
+        raise SeqaeError(
+            f"{path}: damaged or cut short (a killed copy or a full disk?); re-train or "
+            f"restore the {what} file"
+        ) from None
 
 
 STANDARDISATION = ("embedding_mean", "embedding_scale")  # absent from older bundles

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -16,11 +17,12 @@ import torch
 from pytorch_lightning.callbacks import EarlyStopping, ModelCheckpoint, RichProgressBar
 from pytorch_lightning.loggers import CSVLogger
 
-from seqae.bundle import BUNDLE_NAME, load_weights, save_bundle
+from seqae.bundle import BUNDLE_NAME, load_weights, read_torch_file, save_bundle
 from seqae.config import FeatureConfig, ModelConfig, TrainConfig
 from seqae.data import AugmentConfig, SegmentDataset, partner_lists, split_indices
 from seqae.data.datamodule import SequenceDataModule
 from seqae.errors import SeqaeError
+from seqae.interrupts import AtomicCheckpointIO, StopOnSignal, fit_until_stopped
 from seqae.lit_module import AutoencoderModule
 
 logger = logging.getLogger(__name__)
@@ -142,19 +144,21 @@ def fit(
         module.model.set_embedding_statistics(  # trained unstandardised, measured at the end
             torch.zeros(model.embedding_dim), torch.ones(model.embedding_dim)
         )
+    last = out / "checkpoints" / "last.ckpt"
+    stopper = StopOnSignal(last)
     trainer = pl.Trainer(
         max_epochs=train.epochs,
         accelerator="cpu",
         **_parallel(train),
         gradient_clip_val=train.gradient_clip,
-        callbacks=_callbacks(out, train, val_set is not None, progress),
+        callbacks=[*_callbacks(out, train, val_set is not None, progress), stopper],
+        plugins=[AtomicCheckpointIO()],
         logger=CSVLogger(str(out), name="logs"),  # version_N per (re)start: nothing is overwritten
         enable_progress_bar=progress,
         enable_model_summary=False,
         log_every_n_steps=10,
         num_sanity_val_steps=0,
     )
-    last = out / "checkpoints" / "last.ckpt"
     started = time.perf_counter()
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*does not have many workers.*")
@@ -163,9 +167,9 @@ def fit(
         warnings.filterwarnings("ignore", message=".*exists and is not empty.*")
         warnings.filterwarnings("ignore", message=".*LeafSpec.*is deprecated.*")
         warnings.filterwarnings("ignore", message=".*Total length of .* across ranks is zero.*")
-        trainer.fit(
-            module, datamodule=data, ckpt_path=str(last) if resume and last.is_file() else None
-        )
+        checkpoint = resume_from(last, resume)
+        fit = functools.partial(trainer.fit, module, datamodule=data, ckpt_path=checkpoint)
+        fit_until_stopped(fit, stopper, trainer)
     sizes = (len(train_set), len(val_set) if val_set is not None else 0)
     if trainer.is_global_zero:  # the other processes of a parallel run write nothing
         clean = train_set.clean_frames(range(len(log_mels)))
@@ -173,6 +177,17 @@ def fit(
     trainer.strategy.barrier("export")  # every process returns once the bundle is on disk
     metrics = json.loads((out / "metrics.json").read_text())
     return TrainResult(**{**metrics, "bundle": Path(metrics["bundle"])})
+
+
+def resume_from(last: Path, resume: bool) -> str | None:
+    """The checkpoint a run continues from, if any; a damaged one stops with one line."""
+    if not (resume and last.is_file()):
+        return None
+    try:
+        read_torch_file(last, "checkpoint")
+    except SeqaeError as error:
+        raise SeqaeError(f"{error}; or start over with --no-resume") from None
+    return str(last)
 
 
 def _parallel(train: TrainConfig) -> dict:

@@ -62,7 +62,7 @@ def test_health_info_page_and_docs(client, archive_index):
     for url in ("/static/app.js", "/static/wav.js", "/static/style.css", "/vendor/plotly.min.js"):
         assert client.get(url).status_code == 200, url
     assert client.get("/static/../clips.py").status_code == 404
-    assert client.get("/docs").status_code == 200
+    assert client.get("/docs").status_code == 404  # its scripts would come from a CDN
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/search", "/segments/{segment_id}/audio", "/healthz"} <= set(paths)
 

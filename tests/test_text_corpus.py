@@ -83,7 +83,7 @@ def test_audio_input_is_refused(tmp_path, corpus):
     with pytest.raises(SeqaeError, match="no such corpus"):
         read_corpus(tmp_path / "missing.txt")
     (tmp_path / "empty.txt").write_text("\n\n")
-    with pytest.raises(SeqaeError, match="no sentences found \\(2 lines skipped\\)"):
+    with pytest.raises(SeqaeError, match="no sentences found \\(2 skipped; first: .*empty line\\)"):
         read_corpus(tmp_path / "empty.txt")
 
 

@@ -30,22 +30,51 @@ def plotly_js() -> Path:
     return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
 
+# The page loads its scripts and styles from this server only; plotly adds <style> elements.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = [
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+]
+
+
 def create_app(
     index_dir: Path,
     limits: ServerLimits | None = None,
     map_points: int = 5000,
     seed: int = 0,
+    allowed_hosts: list[str] | None = None,
 ) -> FastAPI:
-    """An app that searches ``index_dir`` (opened once, here) within ``limits``."""
+    """An app that searches ``index_dir`` (opened once, here) within ``limits``, answering
+    only requests whose Host is one of ``allowed_hosts`` (None: any)."""
+    from starlette.middleware.trustedhost import TrustedHostMiddleware
+
     limits = limits or ServerLimits()
     state = ServerState(Path(index_dir), limits, map_points, seed)
     app = FastAPI(
         title="seqae search",
         summary=f"Query-by-example search of the index {state.index_dir.name}",
         version="1",
+        docs_url=None,  # the interactive docs load their scripts from a CDN; the schema
+        redoc_url=None,  # stays at /openapi.json
     )
     app.state.search = state
-    app.add_middleware(BodyLimit, max_bytes=limits.max_upload_bytes + FORM_OVERHEAD)
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=limits.max_upload_bytes + FORM_OVERHEAD,
+        max_body_seconds=limits.max_body_seconds,
+        max_active=limits.max_active,
+    )
+    app.add_middleware(HeadAsGet)
+    app.add_middleware(SecurityHeaders)
+    if allowed_hosts is not None:
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts)
 
     @app.exception_handler(RequestError)
     async def refused(request: Request, error: RequestError) -> JSONResponse:
@@ -146,7 +175,7 @@ def run_search(
         query["x"], query["y"] = placed[0]
     return {
         "query": query,
-        "hits": hit_rows(result.hits, state.hit_positions(result.hits)),
+        "hits": hit_rows(result.hits, state.hit_positions(result.hits), state.root),
         "seconds": round(result.seconds, 4),
     }
 
@@ -159,8 +188,50 @@ def check_options(k: int, rerank: str, rerank_k: int, state: ServerState) -> Non
     if rerank not in RERANK_CHOICES:
         raise RequestError(422, f"rerank must be 'dtw' or 'none', not {rerank!r}")
     if rerank == "dtw" and not state.can_rerank:
-        raise RequestError(422, "this index holds no frames to re-rank with")
+        raise RequestError(
+            422, "this index cannot re-rank: it holds no frames, or damaged ones (see the log)"
+        )
     if rerank == "dtw" and not 1 <= rerank_k <= limits.max_rerank_k:
         raise RequestError(
             422, f"rerank_k must be between 1 and {limits.max_rerank_k}, not {rerank_k}"
         )
+
+
+class SecurityHeaders:
+    """ASGI middleware: every response says where its page may load from and be framed."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def send_with_headers(message) -> None:
+            if message["type"] == "http.response.start":
+                names = {name for name, _ in message.get("headers", [])}
+                extra = [(n, v) for n, v in SECURITY_HEADERS if n not in names]
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        return await self.app(scope, receive, send_with_headers)
+
+
+class HeadAsGet:
+    """ASGI middleware: HEAD on any GET route answers its headers, without the body."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            return await self.app(scope, receive, send)
+
+        async def headers_only(message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body"):
+                    return None
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        return await self.app({**scope, "method": "GET"}, receive, headers_only)

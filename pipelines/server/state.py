@@ -6,7 +6,9 @@ index's own search for sentences), with the index and model opened once at start
 
 from __future__ import annotations
 
+import io
 import logging
+import os
 import tempfile
 import threading
 import time
@@ -15,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import soundfile as sf
 
 from index import Hit, SearchIndex, normalize
-from index.frames import has_frames
+from index.frames import FrameStore, has_frames
 from pipelines.build_index import FRAMES_NAME, open_index_with_model
 from pipelines.maps import PlaneProjection, class_value, fit_plane, index_vectors, sample_rows
 from pipelines.server.uploads import Clip, RequestError, ServerLimits
@@ -46,6 +49,19 @@ class SearchResult:
     seconds: float
 
 
+def _frames_readable(index_dir: Path) -> bool:
+    """True if the index stores frames that open cleanly; damaged ones are reported once
+    and re-ranking is turned off, rather than failing every request that asks for it."""
+    if not has_frames(index_dir, FRAMES_NAME):
+        return False
+    try:
+        FrameStore(index_dir, FRAMES_NAME)
+    except SeqaeError as error:
+        logger.warning("re-ranking is off: %s", error)
+        return False
+    return True
+
+
 class ServerState:
     """An index directory opened for searching, shared by every request."""
 
@@ -55,9 +71,26 @@ class ServerState:
         self.index: SearchIndex
         self.index, self.bundle = open_index_with_model(self.index_dir)
         self.modality = getattr(self.bundle, "modality", "audio")
-        self.can_rerank = self.modality == "audio" and has_frames(self.index_dir, FRAMES_NAME)
+        self.can_rerank = self.modality == "audio" and _frames_readable(self.index_dir)
         self.lock = threading.Lock()  # one search at a time: the model runs on every core
         self.map = build_map(self.index, map_points, seed) if map_points > 0 else None
+        self.root = archive_root(self.index)
+
+    def warm_up(self) -> float:
+        """One search of each kind the server answers, so that the first user's request does
+        not pay for loading the feature code and the model's first run; its seconds."""
+        started = time.perf_counter()
+        if self.modality == "text":
+            self.search_text("warm up", 1)
+        else:
+            rate = self.bundle.features.sample_rate
+            t = np.arange(int(0.5 * rate)) / rate
+            wave = 0.3 * np.sin(2 * np.pi * 220 * t) * np.hanning(len(t))  # a half-second tone
+            buffer = io.BytesIO()
+            sf.write(buffer, wave.astype(np.float32), rate, format="WAV")
+            clip = Clip("warm-up.wav", buffer.getvalue(), ".wav", 0.5, rate)
+            self.search_clip(clip, 1, 2 if self.can_rerank else 0)
+        return time.perf_counter() - started
 
     def info(self) -> dict[str, Any]:
         return {
@@ -149,12 +182,39 @@ def build_map(index: SearchIndex, points: int, seed: int) -> PlaneMap | None:
     return PlaneMap(ids, projection.transform(vectors), column, labels, projection)
 
 
-def hit_rows(hits: list[Hit], positions: list[list[float]] | None) -> list[dict[str, Any]]:
-    """Hits as JSON rows, like ``seqae search --json``, with each one's audio URL and map
-    position."""
+def archive_root(index: SearchIndex) -> Path | None:
+    """The deepest folder holding every indexed file (None for sentences): hits name their
+    files relative to it, so that the server does not show its own folders to clients."""
+    if "path" not in index.metadata.column_names or not len(index):
+        return None
+    import pyarrow.compute as pc
+
+    folders = {str(Path(p).parent) for p in pc.unique(index.metadata.column("path")).to_pylist()}
+    try:
+        return Path(os.path.commonpath(sorted(folders)))
+    except ValueError:  # relative and absolute paths mixed
+        return None
+
+
+def _shown_path(path: str, root: Path | None) -> str:
+    if root is None:
+        return Path(path).name
+    try:
+        return str(Path(path).relative_to(root))
+    except ValueError:
+        return Path(path).name
+
+
+def hit_rows(
+    hits: list[Hit], positions: list[list[float]] | None, root: Path | None = None
+) -> list[dict[str, Any]]:
+    """Hits as JSON rows, like ``seqae search --json`` but with each file's path relative to
+    the archive's root folder, with its audio URL and map position."""
     rows = []
     for number, hit in enumerate(hits):
         meta = {key: value for key, value in hit.metadata.items() if key != "row"}
+        if meta.get("path"):
+            meta["path"] = _shown_path(str(meta["path"]), root)
         row = {"rank": hit.rank, "score": round(hit.score, 4), "id": hit.id, **meta}
         if meta.get("path"):
             row["file"] = Path(str(meta["path"])).name

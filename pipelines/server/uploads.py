@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 from dataclasses import dataclass
 from pathlib import PurePath
@@ -20,6 +21,8 @@ class ServerLimits:
     max_rerank_k: int = 200
     max_text_chars: int = 2000
     max_segment_seconds: float = 30.0  # of audio served for one segment
+    max_body_seconds: float = 30.0  # for an upload to arrive in full
+    max_active: int = 16  # requests with a body (searches) at once; more get 503
 
     def to_dict(self) -> dict:
         return {
@@ -93,67 +96,96 @@ def check_clip(data: bytes, filename: str | None, limits: ServerLimits) -> Clip:
         )
     suffix = FORMAT_SUFFIXES.get(info.format, ".wav" if info.format == "RF64" else "")
     if not suffix:
-        raise RequestError(415, f"{name}: {info.format_info} audio; send WAV, FLAC or OGG")
+        kind = info.format_info.removesuffix(" Audio").strip() or info.format
+        raise RequestError(415, f"{name}: {kind} is not read here; send WAV, FLAC or OGG")
     return Clip(name, data, suffix, seconds, info.samplerate)
 
 
 class BodyLimit:
-    """ASGI middleware: a request body over ``max_bytes`` gets 413 before the app reads it.
+    """ASGI middleware that reads every request body itself before the app sees it, and
+    refuses what would hold the server:
 
-    A declared Content-Length is checked at once; a body sent without one (chunked) is read up
-    to the limit and refused as soon as it passes it.
+    - 413 as soon as the bytes actually received pass ``max_bytes``, whatever Content-Length
+      says (a body sent chunked, or with a Content-Length smaller than itself, is counted
+      the same way); a declared length over the limit is refused before anything is read;
+    - 408 when the body has not arrived within ``max_body_seconds`` (a stalled upload);
+    - 503 with Retry-After when ``max_active`` requests with bodies are already in flight,
+      so memory stays below ``max_active`` x ``max_bytes``.
     """
 
-    def __init__(self, app, max_bytes: int) -> None:
+    def __init__(
+        self, app, max_bytes: int, max_body_seconds: float = 30.0, max_active: int = 16
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.max_body_seconds = max_body_seconds
+        self.max_active = max_active
+        self.active = 0
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
             return await self.app(scope, receive, send)
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
-        if declared is not None:
-            if not declared.isdigit() or int(declared) > self.max_bytes:
-                return await self._refuse(send)
-            return await self.app(scope, receive, send)
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            return await self._refuse(send, 413, self._too_large())
+        if self.active >= self.max_active:
+            message = f"the server is busy ({self.max_active} searches at once); retry shortly"
+            return await self._refuse(send, 503, message, [(b"retry-after", b"2")])
+        self.active += 1
+        try:
+            try:
+                body = await asyncio.wait_for(self._read(receive), self.max_body_seconds)
+            except asyncio.TimeoutError:
+                limit = f"{self.max_body_seconds:g} s"
+                return await self._refuse(send, 408, f"upload not received within {limit}")
+            except _TooLarge:
+                return await self._refuse(send, 413, self._too_large())
+            if body is None:
+                return None  # the client went away
+            replayed = False
+
+            async def replay():
+                nonlocal replayed
+                if replayed:
+                    return await receive()
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+
+            return await self.app(scope, replay, send)
+        finally:
+            self.active -= 1
+
+    async def _read(self, receive) -> bytes | None:
         chunks, size = [], 0
         while True:
             message = await receive()
             if message["type"] != "http.request":
-                return  # the client went away
+                return None
             chunks.append(message.get("body", b""))
             size += len(chunks[-1])
             if size > self.max_bytes:
-                return await self._refuse(send)
+                raise _TooLarge
             if not message.get("more_body"):
-                break
-        body = b"".join(chunks)
-        replayed = False
+                return b"".join(chunks)
 
-        async def replay():
-            nonlocal replayed
-            if replayed:
-                return await receive()
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
+    def _too_large(self) -> str:
+        limit = size_text(self.max_bytes - FORM_OVERHEAD)
+        return f"request too large; uploads are limited to {limit}"
 
-        return await self.app(scope, replay, send)
-
-    async def _refuse(self, send) -> None:
+    async def _refuse(self, send, status: int, detail: str, extra: list | None = None) -> None:
         import json
 
-        limit = size_text(self.max_bytes - FORM_OVERHEAD)
-        body = json.dumps({"detail": f"request too large; uploads are limited to {limit}"})
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body.encode()})
+        body = json.dumps({"detail": detail}).encode()
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close"),
+            *(extra or []),
+        ]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+class _TooLarge(Exception):
+    """The body passed the limit while it was being read."""

@@ -20,7 +20,8 @@ err_console = Console(stderr=True)
 
 
 def cli_command(function: Callable) -> Callable:
-    """Turn input errors into a one-line message and exit code 2, never a traceback."""
+    """Turn input errors into a one-line message and exit code 2 (128 + the signal for a run
+    stopped by one), never a traceback."""
 
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -31,7 +32,7 @@ def cli_command(function: Callable) -> Callable:
             return function(*args, **kwargs)
         except SeqaeError as error:
             err_console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
-            raise typer.Exit(2) from None
+            raise typer.Exit(getattr(error, "exit_code", 2)) from None
 
     return wrapper
 

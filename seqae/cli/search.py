@@ -30,7 +30,8 @@ def search(
         int, typer.Option(help="Candidates the index proposes for re-ranking.", min=1)
     ] = 30,
     rerank_weight: Annotated[
-        float, typer.Option(help="Share of the embedding's score in the fused score.")
+        float,
+        typer.Option(help="Share of the embedding's score in the fused score.", min=0, max=1),
     ] = 0.5,
     nprobe: Annotated[
         int | None,

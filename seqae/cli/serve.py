@@ -31,6 +31,18 @@ def check_port_free(host: str, port: int) -> None:
             raise SeqaeError(f"{host}:{port}: cannot listen there ({error.strerror})") from None
 
 
+def allowed_hosts(host: str, extra: list[str] | None) -> list[str] | None:
+    """The Host names requests may carry: the listening address (with localhost when it is a
+    loopback one) and ``extra``; None (any) when listening on every address without
+    ``extra``. Other names are refused, so a web page cannot reach a local server through a
+    name it controls (DNS rebinding)."""
+    if extra:
+        return [host, *extra]
+    if host in ("0.0.0.0", "::"):
+        return None
+    return [host, *LOOPBACK] if host in LOOPBACK else [host]
+
+
 @cli_command
 def serve(
     index: Annotated[Path, typer.Argument(help="Index directory of 'seqae index build'.")],
@@ -48,9 +60,21 @@ def serve(
         int, typer.Option(help="Segments drawn on the page's embedding map (0: no map).", min=0)
     ] = 5000,
     seed: Annotated[int, typer.Option(help="Seed of the map's sample.")] = 0,
+    allow_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Host name clients may reach the server by (repeatable); default: the "
+            "address it listens on (and localhost on a loopback address), any name on 0.0.0.0.",
+            show_default=False,
+        ),
+    ] = None,
+    max_active: Annotated[
+        int, typer.Option(help="Searches handled at once; more are told to retry (503).", min=1)
+    ] = 16,
 ) -> None:
     """Serve INDEX: a web page at / (upload or record a clip, hear the hits, see them on the
-    embedding map) and a JSON API (POST /search, GET /segments/ID/audio, /healthz; /docs)."""
+    embedding map) and a JSON API (POST /search, GET /segments/ID/audio, /healthz, /info;
+    its schema at /openapi.json)."""
     import uvicorn
 
     from pipelines.server import ServerLimits, create_app
@@ -60,10 +84,15 @@ def serve(
     if not index.is_dir():
         raise SeqaeError(f"{index}: no such index directory")
     check_port_free(host, port)
-    limits = ServerLimits(max_upload_bytes=int(max_upload_mb * MEGABYTE), max_seconds=max_seconds)
+    limits = ServerLimits(
+        max_upload_bytes=int(max_upload_mb * MEGABYTE), max_seconds=max_seconds,
+        max_active=max_active,
+    )  # fmt: skip
+    hosts = allowed_hosts(host, allow_host)
     with err_console.status(f"opening {index}"):
-        app = create_app(index, limits, map_points=map_points, seed=seed)
-    state = app.state.search
+        app = create_app(index, limits, map_points=map_points, seed=seed, allowed_hosts=hosts)
+        state = app.state.search
+        state.warm_up()  # the first request is then as fast as the next
     if host not in LOOPBACK:
         err_console.print(
             f"[yellow]warning[/] listening on {host}: anyone who can reach this machine can "
@@ -73,7 +102,7 @@ def serve(
     shown = f"[{host}]" if ":" in host else host
     console.print(
         f"serving {index} ({len(state.index):,} {state.modality} vectors) at "
-        f"http://{shown}:{port}/ (API docs at /docs); Ctrl+C stops",
+        f"http://{shown}:{port}/ (API schema at /openapi.json); Ctrl+C stops",
         soft_wrap=True,
     )
     uvicorn.run(app, host=host, port=port, log_level="warning")

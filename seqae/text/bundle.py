@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from seqae.bundle import save_atomic
+from seqae.bundle import read_torch_file, save_atomic
 from seqae.errors import SeqaeError
 from seqae.models.text_autoencoder import TextAutoencoder
 from seqae.models.token_search import beam_search, greedy_decode
@@ -157,10 +157,7 @@ def read_payload(run: str | Path) -> tuple[dict[str, Any], Path]:
     path = run / "model.pt" if run.is_dir() else run
     if not path.is_file():
         raise SeqaeError(f"{path}: no trained model here (run 'seqae train' first)")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:
-        raise SeqaeError(f"{path}: not a readable seqae model ({error})") from None
+    payload = read_torch_file(path, "model")
     if not isinstance(payload, dict) or payload.get("kind") not in (KIND, AUDIO_KIND):
         raise SeqaeError(f"{path}: not a seqae model file")
     return payload, path

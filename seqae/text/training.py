@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 import warnings
@@ -17,12 +18,13 @@ from pytorch_lightning.loggers import CSVLogger
 
 from seqae.data import split_indices
 from seqae.errors import SeqaeError
+from seqae.interrupts import AtomicCheckpointIO, StopOnSignal, fit_until_stopped
 from seqae.text.bundle import save_text_bundle
 from seqae.text.config import TextModelConfig, TextTrainConfig
 from seqae.text.data import TokenDataModule, TokenDataset
 from seqae.text.lit_module import TextAutoencoderModule
 from seqae.text.tokenizers import Tokenizer
-from seqae.training import _ProgressBar
+from seqae.training import _ProgressBar, resume_from
 
 BUNDLE_NAME = "model.pt"
 
@@ -51,14 +53,17 @@ def _callbacks(out: Path, config: TextTrainConfig, has_val: bool, progress: bool
     return callbacks + ([_ProgressBar(leave=True)] if progress else [])
 
 
-def _trainer(out: Path, config: TextTrainConfig, has_val: bool, progress: bool) -> pl.Trainer:
+def _trainer(
+    out: Path, config: TextTrainConfig, has_val: bool, progress: bool, stopper: StopOnSignal
+) -> pl.Trainer:
     return pl.Trainer(
         max_epochs=config.epochs,
         max_time=timedelta(minutes=config.max_minutes) if config.max_minutes > 0 else None,
         accelerator="cpu",
         devices=1,
         gradient_clip_val=config.gradient_clip,
-        callbacks=_callbacks(out, config, has_val, progress),
+        callbacks=[*_callbacks(out, config, has_val, progress), stopper],
+        plugins=[AtomicCheckpointIO()],
         logger=CSVLogger(str(out), name="logs"),  # version_N per (re)start
         enable_progress_bar=progress,
         enable_model_summary=False,
@@ -113,15 +118,16 @@ def fit_text(
     pl.seed_everything(train.seed, workers=True, verbose=False)
     data = _data(sentences, train)
     module = TextAutoencoderModule(model.to_dict(), train.to_dict())
-    trainer = _trainer(out, train, data.val_set is not None, progress)
     last = out / "checkpoints" / "last.ckpt"
+    stopper = StopOnSignal(last)
+    trainer = _trainer(out, train, data.val_set is not None, progress, stopper)
     started = time.perf_counter()
     with warnings.catch_warnings():
         for message in QUIET:
             warnings.filterwarnings("ignore", message=message)
-        trainer.fit(
-            module, datamodule=data, ckpt_path=str(last) if resume and last.is_file() else None
-        )
+        checkpoint = resume_from(last, resume)
+        fit = functools.partial(trainer.fit, module, datamodule=data, ckpt_path=checkpoint)
+        fit_until_stopped(fit, stopper, trainer)
     seconds = time.perf_counter() - started
     best = trainer.checkpoint_callback
     state = torch.load(best.best_model_path or str(last), map_location="cpu", weights_only=True)
