@@ -5,7 +5,7 @@ Starts `seqae serve INDEX` on 127.0.0.1 (a real uvicorn server in its own proces
   searches   N clients at once, each posting one query clip (a search answered 503 because
              the server is full is retried after its Retry-After, as a client should);
   uploads    M clients at once, each posting a large WAV (4 MB, over the clip-length limit,
-             so the server must read and refuse it);
+             so the server must read and refuse it; a 503 is retried the same way);
 
 and reports, per phase, the answers by status, latency p50 / p99 / max, and the server
 process's peak resident memory (VmHWM) after the phase.
@@ -114,7 +114,7 @@ def main() -> None:
             url, args.searches, args.query.name, args.query.read_bytes(), True, server.pid
         )
         rows["uploads"] = phase(
-            url, args.uploads, "large.wav", large_wav(args.upload_mb), False, server.pid
+            url, args.uploads, "large.wav", large_wav(args.upload_mb), True, server.pid
         )
         rows["alive_after"] = httpx.get(url.replace("/search", "/healthz")).status_code == 200
     finally:
