@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,9 @@ class StopOnSignal(pl.Callback):
         self._previous: Any = None
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return  # only the main thread may set signal handlers
+
         def first_ctrl_c(signum, frame) -> None:
             self.signum = signal.SIGINT
             trainer._signal_connector.received_sigterm = True  # checked after every batch
