@@ -64,6 +64,18 @@ def _same_index(a: Path, b: Path) -> None:
     assert first.metadata.equals(second.metadata)
 
 
+def _killed_run_resumes_to_the_whole_one(args, tmp_path: Path, point: float) -> None:
+    """``args(out)`` run whole, then killed at ``point`` of that time and run again: the
+    embeddings equal, and nothing temporary is left."""
+    whole = tmp_path / "whole"
+    seconds = _run(args(whole))
+    out = tmp_path / "out"
+    _killed(args(out), seconds * point)
+    _run(args(out))
+    _same_embeddings(out, whole)
+    assert not _leftovers(tmp_path)
+
+
 @pytest.fixture
 def folder(corpus, tmp_path) -> Path:
     """Eight long recordings, so that ingest has files to be killed between."""
@@ -79,25 +91,13 @@ def folder(corpus, tmp_path) -> Path:
 def test_killed_embed_resumes_to_the_uninterrupted_result(corpus, trained_run, tmp_path, point):
     args = lambda out: ["embed", trained_run, corpus / "archive.csv", "--out", out,  # noqa: E731
                         "--shard-size", 2]  # fmt: skip
-    whole = tmp_path / "whole"
-    seconds = _run(args(whole))
-    out = tmp_path / "out"
-    _killed(args(out), seconds * point)
-    _run(args(out))
-    _same_embeddings(out, whole)
-    assert not _leftovers(tmp_path)
+    _killed_run_resumes_to_the_whole_one(args, tmp_path, point)
 
 
 @pytest.mark.parametrize("point", POINTS)
 def test_killed_ingest_resumes_to_the_uninterrupted_result(folder, trained_run, tmp_path, point):
     args = lambda out: ["ingest", folder, "--model", trained_run, "--out", out]  # noqa: E731
-    whole = tmp_path / "whole"
-    seconds = _run(args(whole))
-    out = tmp_path / "out"
-    _killed(args(out), seconds * point)
-    _run(args(out))
-    _same_embeddings(out, whole)
-    assert not _leftovers(tmp_path)
+    _killed_run_resumes_to_the_whole_one(args, tmp_path, point)
 
 
 @pytest.mark.parametrize("point", POINTS)
