@@ -22,11 +22,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipelines.extract import extract_features  # noqa: E402
-from pipelines.manifest import read_manifest  # noqa: E402
+from pipelines.io.extract import extract_features  # noqa: E402
+from pipelines.io.manifest import read_manifest  # noqa: E402
+from seqae.audio import normalize_frames  # noqa: E402
 from seqae.baselines import cosine_similarity, downsample, dtw_similarity  # noqa: E402
 from seqae.config import FeatureConfig  # noqa: E402
-from seqae.features import normalize_frames  # noqa: E402
 from seqae.metrics import qbe_scores  # noqa: E402
 
 REAL = Path(__file__).resolve().parent / "out" / "real"

@@ -49,12 +49,12 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=10000)
     parser.add_argument("--queries", type=int, default=20)
     args = parser.parse_args()
-    from pipelines.build_index import build_index_dir, open_index_with_model
-    from pipelines.embed import embed_archive
-    from pipelines.extract import segment_features
-    from pipelines.manifest import Segment, read_manifest
-    from pipelines.query import Query, search_audio
-    from pipelines.rerank import DEFAULT_DEPTH
+    from pipelines.embed.speech import embed_archive
+    from pipelines.io.extract import segment_features
+    from pipelines.io.manifest import Segment, read_manifest
+    from pipelines.search.build import build_index_dir, open_index_with_model
+    from pipelines.search.rerank import DEFAULT_DEPTH
+    from pipelines.search.speech import Query, search_audio
     from seqae.bundle import load_bundle
 
     args.out.mkdir(parents=True, exist_ok=True)
@@ -79,8 +79,8 @@ def main() -> None:
         search_audio(args.out / "idx", [Query(query.path)], 10, rerank_k=DEFAULT_DEPTH)
         reranked.append(time.perf_counter() - started)
     from index.frames import FrameStore
-    from pipelines.build_index import FRAMES_NAME
-    from seqae.baselines import dtw_similarity
+    from pipelines.search.build import FRAMES_NAME
+    from seqae.dtw import dtw_similarity
 
     store = FrameStore(args.out / "idx", FRAMES_NAME)
     archive_frames = [store[i] for i in range(len(store))]

@@ -21,11 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
-from pipelines.extract import extract_features
-from pipelines.manifest import read_manifest
-from seqae.baselines import cosine_similarity, downsample, dtw_similarity
+from pipelines.io.extract import extract_features
+from pipelines.io.manifest import read_manifest
+from seqae.baselines import cosine_similarity, downsample
 from seqae.bundle import load_bundle
 from seqae.config import FeatureConfig, ModelConfig, TrainConfig
+from seqae.dtw import dtw_similarity
 from seqae.metrics import qbe_scores
 from seqae.training import fit
 

@@ -28,8 +28,8 @@ def embeddings(run: Path, corpus: Path, out: Path, count: int) -> Path:
     """The embedding directory of ``count`` real segments (made once)."""
     from search_speed import make_manifest
 
-    from pipelines.embed import embed_archive
-    from pipelines.shards import read_info
+    from pipelines.embed.shards import read_info
+    from pipelines.embed.speech import embed_archive
     from seqae.bundle import load_bundle
 
     model_id = load_bundle(run).model_id

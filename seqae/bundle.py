@@ -27,6 +27,7 @@ class ModelBundle:
     features: FeatureConfig
     model_id: str
     path: Path
+    modality: str = "audio"  # what the model reads (a TextModelBundle: "text")
 
     @property
     def embedding_dim(self) -> int:

@@ -24,6 +24,9 @@ def config_from_dict(cls: type[T], data: dict[str, Any]) -> T:
 
 
 NORMALIZATIONS = ("utterance", "speaker", "none")
+FEATURE_KINDS = ("mfcc", "logmel")
+CELLS = ("rnn", "irnn", "lstm", "gru", "pyramidal", "clockwork")  # seqae.models.registry's
+DECODER_CELLS = ("rnn", "lstm", "gru")
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,7 @@ class FeatureConfig:
     trim_db: float = 0.0  # trim a segment's edges quieter than this below its speech (0: off)
 
     def __post_init__(self) -> None:
-        if self.kind not in ("mfcc", "logmel"):
+        if self.kind not in FEATURE_KINDS:
             raise SeqaeError(f"feature kind must be 'mfcc' or 'logmel', not {self.kind!r}")
         if self.normalize not in NORMALIZATIONS:
             raise SeqaeError(
@@ -115,7 +118,16 @@ class ModelConfig:
 
 
 OBJECTIVES = ("ae", "dae", "cae", "siamese", "contrastive")
+PAIR_ACROSS = ("speaker", "any")
 PAIR_SOURCES = ("discover", "labels")
+
+
+ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps")  # Lightning's names
+
+
+def check_accelerator(name: str) -> None:
+    if name not in ACCELERATORS:
+        raise SeqaeError(f"accelerator must be one of {', '.join(ACCELERATORS)}, not {name!r}")
 
 
 @dataclass(frozen=True)
@@ -138,6 +150,7 @@ class TrainConfig:
     devices: int = 1
     num_nodes: int = 1
     strategy: str = "ddp"
+    accelerator: str = "auto"  # Lightning's: "auto" takes a GPU when there is one, else the CPU
     # Denoising perturbations of the encoder's input (0 switches one off); see seqae.data.augment.
     augment_warp: float = 0.15
     augment_tempo: float = 0.2
@@ -169,12 +182,13 @@ class TrainConfig:
             )
         if self.pairs not in PAIR_SOURCES:
             raise SeqaeError(f"pairs must be 'discover' or 'labels', not {self.pairs!r}")
-        if self.pair_across not in ("speaker", "any"):
+        if self.pair_across not in PAIR_ACROSS:
             raise SeqaeError(f"pair_across must be 'speaker' or 'any', not {self.pair_across!r}")
         if self.temperature <= 0:
             raise SeqaeError(f"temperature must be positive, not {self.temperature}")
         if not 0.0 < self.pair_keep <= 1.0:
             raise SeqaeError(f"pair_keep must be in (0, 1], not {self.pair_keep}")
+        check_accelerator(self.accelerator)
         if self.devices < 1 or self.num_nodes < 1:
             raise SeqaeError(
                 f"devices and num_nodes must be >= 1, not {self.devices}, {self.num_nodes}"

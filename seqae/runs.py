@@ -171,3 +171,46 @@ def remove_stale_temporaries(directory: Path) -> list[Path]:
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path)
     return removed
+
+
+# Settings a resumed run may change: how long and on what it runs, not what it learns.
+RESUMABLE_SETTINGS = frozenset(
+    {
+        "epochs", "max_minutes", "patience", "threads", "loader_workers", "devices",
+        "num_nodes", "strategy", "accelerator",
+    }
+)  # fmt: skip
+
+
+def config_changes(old: dict, new: dict, parts: Iterable[str]) -> list[str]:
+    """What differs between a run's recorded config and a new one, as ``part.name (old -> new)``.
+
+    In the ``train`` part the settings of RESUMABLE_SETTINGS may change; a setting the old
+    config does not record (written before it existed) is taken to be unchanged.
+    """
+    changes = []
+    for part in parts:
+        before, after = old.get(part), new.get(part)
+        if isinstance(before, dict) and isinstance(after, dict):
+            free = RESUMABLE_SETTINGS if part == "train" else frozenset()
+            changes += [
+                f"{part}.{name} ({before[name]!r} -> {after.get(name)!r})"
+                for name in sorted(before)
+                if name not in free and before[name] != after.get(name)
+            ]
+        elif before != after:
+            changes.append(f"{part} ({before!r} -> {after!r})")
+    return changes
+
+
+def check_resumable(out: Path, new: dict, parts: Iterable[str]) -> None:
+    """Refuse to continue the run in ``out`` when its recorded config differs in ``parts``."""
+    path = out / _MARKERS[RUN][0]
+    old = json.loads(path.read_text()) if path.is_file() else {}
+    changes = config_changes(old, new, parts)
+    if changes:
+        shown = ", ".join(changes[:4]) + (f" and {len(changes) - 4} more" * (len(changes) > 4))
+        raise SeqaeError(
+            f"{out}: holds a run with other settings ({shown}); pass --no-resume to start "
+            "over or choose another --out"
+        )

@@ -104,7 +104,7 @@ def fit(
     numbers of segments taken to be the same word, each rebuilds a partner instead (``cae``),
     and only paired segments are trained on. ``init`` is a model state dict to start from
     (the pretrained autoencoder). ``stats`` are the segments' speakers' feature statistics
-    (features normalised per speaker; see seqae.features.group_statistics).
+    (features normalised per speaker; see seqae.audio.group_statistics).
     """
     if len(log_mels) < 2:
         raise SeqaeError(f"need at least 2 segments to train, got {len(log_mels)}")
@@ -146,9 +146,9 @@ def fit(
         )
     last = out / "checkpoints" / "last.ckpt"
     stopper = StopOnSignal(last)
-    trainer = pl.Trainer(
+    trainer = make_trainer(
+        train.accelerator,
         max_epochs=train.epochs,
-        accelerator="cpu",
         **_parallel(train),
         gradient_clip_val=train.gradient_clip,
         callbacks=[*_callbacks(out, train, val_set is not None, progress), stopper],
@@ -177,6 +177,16 @@ def fit(
     trainer.strategy.barrier("export")  # every process returns once the bundle is on disk
     metrics = json.loads((out / "metrics.json").read_text())
     return TrainResult(**{**metrics, "bundle": Path(metrics["bundle"])})
+
+
+def make_trainer(accelerator: str, **settings) -> pl.Trainer:
+    """A Lightning Trainer on ``accelerator``; one this machine lacks is refused in one line."""
+    from pytorch_lightning.utilities.exceptions import MisconfigurationException
+
+    try:
+        return pl.Trainer(accelerator=accelerator, **settings)
+    except MisconfigurationException as error:
+        raise SeqaeError(f"--accelerator {accelerator}: {str(error).splitlines()[0]}") from None
 
 
 def resume_from(last: Path, resume: bool) -> str | None:
@@ -221,6 +231,7 @@ def _export(trainer, module, features, out: Path, seconds: float, sizes, frames)
     checkpoint = trainer.checkpoint_callback
     best_path = checkpoint.best_model_path or str(out / "checkpoints" / "last.ckpt")
     state = torch.load(best_path, map_location="cpu", weights_only=True)["state_dict"]
+    module.cpu()  # trained on any accelerator; statistics and the bundle are made on the CPU
     module.load_state_dict(state)
     module.model.set_embedding_statistics(*embedding_statistics(module.model, frames))
     model_id = save_bundle(out / BUNDLE_NAME, module.model, features)

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from pipelines.synth import SynthConfig, make_corpus
-from pipelines.train_job import TrainJob, load_training_data, run_training
+from pipelines.demo.synth import SynthConfig, make_corpus
+from pipelines.train.speech import TrainJob, load_training_data, run_training
 from seqae.config import FeatureConfig, ModelConfig, TrainConfig
 
 TINY_MODEL = dict(hidden_size=32, layers=1, embedding_dim=16, decoder_hidden_size=32)
@@ -60,7 +60,7 @@ def trained_run(corpus, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def archive_embeddings(corpus, trained_run, tmp_path_factory) -> Path:
     """The corpus's archive side embedded by the tiny model (with frames, for re-ranking)."""
-    from pipelines.embed import embed_archive
+    from pipelines.embed.speech import embed_archive
 
     out = tmp_path_factory.mktemp("archive") / "emb"
     embed_archive(trained_run, corpus / "archive.csv", out)
@@ -70,7 +70,7 @@ def archive_embeddings(corpus, trained_run, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def archive_index(archive_embeddings) -> Path:
     """An index directory over ``archive_embeddings``, with its model."""
-    from pipelines.build_index import build_index_dir
+    from pipelines.search.build import build_index_dir
 
     out = archive_embeddings.parent / "idx"
     build_index_dir(archive_embeddings, out)
@@ -98,3 +98,18 @@ def tone_wav(tmp_path) -> Path:
     path = tmp_path / "tone.wav"
     sf.write(str(path), np.stack([tone, tone * 0.5], axis=1), rate)
     return path
+
+
+@pytest.fixture
+def model_reads(monkeypatch) -> list[str]:
+    """The names of the files torch.load reads while a test runs (model.pt, checkpoints)."""
+    import torch
+
+    real, reads = torch.load, []
+
+    def counting(path, *args, **kwargs):
+        reads.append(Path(str(path)).name)
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "load", counting)
+    return reads

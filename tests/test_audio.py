@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from pipelines.audio import load_audio
+from seqae.audio import load_audio
 from seqae.errors import InputError
 
 

@@ -35,6 +35,29 @@ def run(*args: str):
     return result
 
 
+def flat(output: str) -> str:
+    """Output as one line: rich's boxes and line wrapping taken out."""
+    return " ".join(output.replace("│", " ").split())
+
+
+def test_help_texts_have_no_hard_line_breaks():
+    import typer
+
+    def commands(group, prefix: str = ""):
+        for name, command in group.commands.items():
+            yield f"{prefix}{name}", command
+            if hasattr(command, "commands"):  # a group: index, eval
+                yield from commands(command, f"{prefix}{name} ")
+
+    found = list(commands(typer.main.get_command(app)))
+    assert len(found) == 20
+    for name, command in found:
+        for paragraph in (command.help or "").split("\n\n"):
+            assert "\n" not in paragraph, (name, paragraph)
+        for param in command.params:
+            assert "\n" not in (getattr(param, "help", None) or ""), (name, param.name)
+
+
 def test_help_lists_every_command():
     result = run("--help")
     for command in ("synth", "train", "embed", "index", "search", "eval"):
@@ -87,6 +110,33 @@ def test_train_resumes(workspace, corpus):
     metrics = json.loads((workspace / "run" / "metrics.json").read_text())
     assert metrics["epochs"] == 3  # continued from epoch 2, not from scratch
     assert metrics["pairs"]["pairs"] > 0  # the default objective trains on discovered pairs
+
+
+def test_train_refuses_to_resume_with_other_training_settings(workspace, corpus):
+    before = (workspace / "run" / "checkpoints" / "last.ckpt").stat().st_mtime_ns
+    args = ("train", corpus / "archive.csv", "--out", workspace / "run", *TINY)
+    result = run(*args, "--objective", "dae")
+    assert result.exit_code == 2, result.output
+    assert "train.objective ('cae' -> 'dae')" in result.output and "--no-resume" in result.output
+    result = run(*args, "--lr", "0.01")
+    assert result.exit_code == 2 and "train.learning_rate" in result.output
+    assert (workspace / "run" / "checkpoints" / "last.ckpt").stat().st_mtime_ns == before
+
+
+def test_train_takes_a_gpu_when_there_is_one_and_refuses_one_that_is_not_there(
+    workspace, corpus, tmp_path
+):
+    import torch
+
+    config = json.loads((workspace / "run" / "config.json").read_text())
+    assert config["train"]["accelerator"] == "auto"  # a GPU if there is one, else the CPU
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    args = ("train", corpus / "archive.csv", "--out", tmp_path / "gpu", *TINY)
+    result = run(*args, "--accelerator", "cuda")
+    assert result.exit_code == 2 and "--accelerator cuda: " in result.output
+    result = run(*args, "--accelerator", "tpuu")
+    assert result.exit_code == 2 and "'tpuu' is not one of 'auto', 'cpu'" in flat(result.output)
 
 
 def test_train_cae_with_discovered_pairs(corpus, tmp_path):
@@ -142,9 +192,74 @@ def test_train_on_long_recordings(corpus, tmp_path):
     words = len((corpus / "long.csv").read_text().splitlines()) - 1
     assert abs(metrics["train_segments"] + metrics["val_segments"] - words) <= 1
     result = run(*args, "--segment", "sentences")
-    assert result.exit_code == 2 and "--segment must be" in result.output
+    assert result.exit_code == 2 and "'sentences' is not one of 'none', 'vad'" in flat(
+        result.output
+    )
     result = run("train", corpus / "archive.csv", "--out", tmp_path / "x", "--segment", "vad")
     assert result.exit_code == 2 and "cuts the recordings of a folder" in result.output
+
+
+def test_a_runs_config_json_is_a_config_file_that_repeats_the_run(workspace, corpus, tmp_path):
+    first = json.loads((workspace / "run" / "config.json").read_text())
+    again = tmp_path / "again"
+    result = run("train", corpus / "archive.csv", "--out", again,
+                 "--config", workspace / "run" / "config.json")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    second = json.loads((again / "config.json").read_text())
+    for part in ("features", "model", "train"):
+        assert second[part] == first[part]
+
+
+def test_settings_layer_recipe_then_config_file_then_options(corpus, tmp_path):
+    config = tmp_path / "run.toml"
+    config.write_text('[model]\nhidden_size = 12\ncell = "lstm"\n[train]\nepochs = 2\n'
+                      'pretrain_epochs = 1\nbatch_size = 8\n')  # fmt: skip
+    out = tmp_path / "run"
+    small = ("--hidden", "10", "--dim", "8", "--decoder-hidden", "8")
+    result = run("train", corpus / "archive.csv", "--out", out, "--recipe", "labels",
+                 "--config", config, *small)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    resolved = json.loads((out / "config.json").read_text())
+    assert resolved["train"]["objective"] == "siamese" and resolved["train"]["pairs"] == "labels"
+    assert resolved["model"]["cell"] == "lstm" and resolved["model"]["hidden_size"] == 10
+    assert resolved["features"]["trim_db"] == 25.0  # the training default, not the class's 0
+
+
+def test_config_files_are_checked_before_any_training(corpus, tmp_path):
+    bad = tmp_path / "bad.toml"
+    cases = {
+        "[model]\nhiden_size = 12\n": "unknown setting 'hiden_size'",
+        "[modle]\nhidden_size = 12\n": "no settings section 'modle'",
+        "[train]\nepochs = 'ten'\n": "epochs must be int",
+        "[train\nepochs = 2\n": "not a valid TOML file",
+        'modality = "text"\n': "settings for --modality text, not audio",
+        '[model]\ncell = "gur"\n': "unknown cell 'gur'",
+    }
+    for text, message in cases.items():
+        bad.write_text(text)
+        result = run("train", corpus / "archive.csv", "--out", tmp_path / "r", "--config", bad)
+        assert result.exit_code == 2 and message in flat(result.output), (text, result.output)
+        assert str(bad) in flat(result.output) or "cell" in message
+    assert not (tmp_path / "r").exists()
+
+
+def test_every_recipe_resolves_and_choices_match_the_library():
+    from pipelines.segment.longform import SEGMENT_MODES
+    from pipelines.segment.vad import VAD_METHODS
+    from pipelines.viz.maps import METHODS
+    from seqae.cli import choices
+    from seqae.config import CELLS
+    from seqae.models import encoder_names
+    from seqae.settings import recipe_names, resolve
+
+    assert sorted(CELLS) == encoder_names()
+    assert [c.value for c in choices.SegmentMode] == ["none", *SEGMENT_MODES]
+    assert tuple(c.value for c in choices.VadMethod) == VAD_METHODS
+    assert tuple(c.value for c in choices.Projection) == METHODS
+    assert {"default", "quick", "labels", "text-quick"} <= set(recipe_names())
+    for name in recipe_names():
+        modality = "text" if name.startswith("text") else "audio"
+        assert resolve(modality, recipe=name)["train"] is not None
 
 
 def test_no_trim_keeps_clips_whole(corpus, tmp_path):
@@ -201,7 +316,7 @@ def test_search_rerank_dtw(workspace, corpus, tmp_path):
     result = run("search", tmp_path / "i", query, "--rerank", "dtw")
     assert result.exit_code == 2 and "no frames to re-rank" in result.output
     result = run("search", workspace / "idx", query, "--rerank", "hmm")
-    assert result.exit_code == 2 and "--rerank must be" in result.output
+    assert result.exit_code == 2 and "'hmm' is not one of 'dtw', 'none'" in result.output
 
 
 def test_search_span_of_a_long_recording(workspace, corpus):
@@ -238,6 +353,25 @@ def test_eval_qbe_json(workspace, corpus):
         assert 0.0 < method["map"] <= 1.0 and method["queries"] == 6
 
 
+def test_eval_qbe_names_the_downsampling_baseline_after_the_models_features(corpus, tmp_path):
+    from seqae.bundle import save_bundle
+    from seqae.config import FeatureConfig, ModelConfig
+    from seqae.models import SequenceAutoencoder
+
+    features = FeatureConfig(kind="logmel")
+    config = ModelConfig(
+        input_dim=features.dim, hidden_size=8, layers=1, embedding_dim=4, decoder_hidden_size=8
+    )
+    (tmp_path / "run").mkdir()
+    save_bundle(tmp_path / "run" / "model.pt", SequenceAutoencoder(config), features)
+    queries, archive = corpus / "queries.csv", corpus / "archive.csv"
+    result = run("eval", "qbe", tmp_path / "run", "--queries", queries, "--archive", archive,
+                 "--json", "--no-pairs")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    methods = json.loads(result.output[result.output.index("{") :])["methods"]
+    assert [m["method"] for m in methods][2:] == ["log-mel downsampled x10", "DTW"]
+
+
 def test_eval_over_seeds(workspace, corpus):
     result = run(*_eval_qbe(workspace, corpus), "--seeds", "2", "--no-baselines", "--json")
     assert result.exit_code == 0, result.output
@@ -269,7 +403,7 @@ def test_index_refuses_vectors_of_another_model(workspace, corpus, tmp_path):
     result = run("embed", tmp_path / "other", corpus / "queries.csv", "--out", tmp_path / "emb2")
     assert result.exit_code == 0
     from index import add_to_index_dir
-    from pipelines.shards import read_embeddings
+    from pipelines.embed.shards import read_embeddings
     from seqae.errors import SeqaeError
 
     data = read_embeddings(tmp_path / "emb2")
@@ -289,3 +423,12 @@ def test_idle_threads_sleep_unless_told_otherwise():
     env["OMP_WAIT_POLICY"] = "ACTIVE"
     run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert run.stdout.strip() == "ACTIVE"
+
+
+def test_embed_and_search_read_the_model_once(workspace, corpus, tmp_path, model_reads):
+    result = run("embed", workspace / "run", corpus / "segments.csv", "--out", tmp_path / "e")
+    assert result.exit_code == 0 and model_reads.count("model.pt") == 1, model_reads
+    model_reads.clear()
+    query = next((corpus / "segments").iterdir())
+    result = run("search", workspace / "idx", query)
+    assert result.exit_code == 0 and model_reads.count("model.pt") == 1, model_reads

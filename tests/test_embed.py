@@ -8,10 +8,10 @@ import pyarrow.parquet as pq
 import pytest
 import torch
 
-from pipelines.embed import embed_archive
-from pipelines.extract import extract_features, segment_features
-from pipelines.manifest import read_manifest
-from pipelines.shards import read_embeddings
+from pipelines.embed.shards import read_embeddings
+from pipelines.embed.speech import embed_archive
+from pipelines.io.extract import extract_features, segment_features
+from pipelines.io.manifest import read_manifest
 from seqae.bundle import load_bundle
 from seqae.config import FeatureConfig
 from seqae.errors import SeqaeError

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from index.store import open_index_dir
-from pipelines.shards import read_embeddings
+from pipelines.embed.shards import read_embeddings
 
 SEQAE = str(Path(sys.executable).with_name("seqae"))
 # kill after these shares of an uninterrupted run's time (the later one among the slow checks)

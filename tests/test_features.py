@@ -4,7 +4,7 @@ import librosa
 import numpy as np
 import pytest
 
-from pipelines.features import compute_features, compute_features_many
+from seqae.audio import compute_features, compute_features_many
 from seqae.config import FeatureConfig
 
 
@@ -55,7 +55,7 @@ def test_logmel_option():
     [FeatureConfig(), FeatureConfig(normalize="none"), FeatureConfig(kind="logmel", deltas=False)],
 )
 def test_many_segments_at_once_equal_each_alone(config, monkeypatch):
-    import pipelines.features as features
+    import seqae.audio as features
 
     monkeypatch.setattr(features, "MANY_SECONDS", 2.0)  # several spectrograms, not one
     lengths = [80, 400, 1600, 1601, 4000, 4000, 12345, 16000, 1600, 30, 9000]
@@ -88,8 +88,7 @@ def test_trimming_finds_the_word_inside_a_loose_clip():
     trimmed = compute_features(clip, FeatureConfig(trim_db=25))
     assert len(whole) == 121
     assert abs(len(trimmed) - (end - start) * 100) <= 10  # the word and a little padding
-    from pipelines.features import _full_log_mel
-    from seqae.features import speech_span
+    from seqae.audio import _full_log_mel, speech_span
 
     first, last = speech_span(_full_log_mel(clip, FeatureConfig()), 25)
     assert abs(first - 40) <= 6 and abs(last - 70) <= 6  # frames are 10 ms
@@ -126,7 +125,7 @@ def test_fmax_limits_the_filterbank():
 
 
 def test_speaker_normalisation_uses_the_groups_statistics():
-    from seqae.features import frames_from_log_mels, group_statistics
+    from seqae.audio import frames_from_log_mels, group_statistics
 
     rng = np.random.default_rng(0)
     log_mels = [rng.normal(-30 + 10 * (i % 2), 5, size=(20 + i, 40)) for i in range(4)]
@@ -143,8 +142,8 @@ def test_speaker_normalisation_uses_the_groups_statistics():
 
 
 def test_extraction_normalises_per_speaker(corpus):
-    from pipelines.extract import extract_features
-    from pipelines.manifest import read_manifest
+    from pipelines.io.extract import extract_features
+    from pipelines.io.manifest import read_manifest
 
     segments = read_manifest(corpus / "archive.csv")
     extraction = extract_features(segments, FeatureConfig(normalize="speaker"))

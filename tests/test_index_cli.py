@@ -77,7 +77,7 @@ def test_add_appends_rows_frames_and_refuses_a_repeat(embedded, tmp_path):
 
 
 def test_add_refuses_another_models_vectors(embedded, corpus, tmp_path):
-    from pipelines.train_job import load_training_data, run_training
+    from pipelines.train.speech import load_training_data, run_training
     from tests.conftest import tiny_job
 
     job = tiny_job(corpus / "archive.csv", tmp_path / "other", epochs=1)  # other weights

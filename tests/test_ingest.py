@@ -9,16 +9,17 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from pipelines.ingest import IngestSettings, ingest
-from pipelines.longform import SegmentSettings, long_segments
-from pipelines.shards import read_embeddings
-from pipelines.windows import window_spans
+from pipelines.embed.ingest import IngestSettings, ingest
+from pipelines.embed.shards import read_embeddings
+from pipelines.segment.longform import SegmentSettings, long_segments
+from pipelines.segment.windows import window_spans
 from seqae.cli import app
 
 runner = CliRunner()
@@ -61,7 +62,7 @@ def test_windows_stream_matches_the_window_plan(corpus):
     long = next((corpus / "long").glob("*.wav"))
     settings = SegmentSettings(mode="windows", durations=(0.3, 0.5), hop=0.25, block_seconds=0.4)
     got = [(s, e, len(x)) for s, e, x in long_segments(long, settings)]
-    from pipelines.stream import audio_duration
+    from pipelines.io.stream import audio_duration
 
     planned = list(window_spans(audio_duration(long), (0.3, 0.5), 0.25))
     assert [(s, e) for s, e, _ in got] == planned
@@ -114,7 +115,7 @@ def test_settings_must_match_an_existing_directory(recordings, trained_run, tmp_
 
 def test_merging_keeps_the_best_of_overlapping_hits():
     from index import Hit
-    from pipelines.query import merge_overlaps
+    from pipelines.search.speech import merge_overlaps
 
     def hit(score: float, path: str, start: float, end: float) -> Hit:
         return Hit(0, score, 0, {"path": path, "start": start, "end": end})
@@ -172,3 +173,60 @@ def test_std_judging_and_scores():
     assert scores.average_precision == (1 / 1 + 2 / 4) / 2
     assert scores.recall_at_fa == {1.0: 0.5, 2.0: 1.0}
     assert scores.precision_at_10 == 0.2
+
+
+def test_a_decoder_failure_on_one_file_skips_only_that_file(
+    recordings, trained_run, tmp_path, monkeypatch
+):
+    import pipelines.embed.ingest as ingest_module
+
+    real = ingest_module.long_segments
+
+    def failing(path, *args):
+        for n, segment in enumerate(real(path, *args)):
+            if path.name == "c.wav" and n == 1:
+                raise RuntimeError("decoder lost sync\nat frame 123")
+            yield segment
+
+    monkeypatch.setattr(ingest_module, "long_segments", failing)
+    out = tmp_path / "emb"
+    summary = ingest(recordings, trained_run, out)
+    assert summary.files == 3
+    assert any(s.endswith("c.wav: RuntimeError: decoder lost sync") for s in summary.skipped)
+    assert any("broken.wav: cannot decode" in s for s in summary.skipped)
+    info = json.loads((out / "embeddings.json").read_text())
+    assert info["complete"]
+    emb = read_embeddings(out)
+    assert {Path(p).name for p in emb.metadata.column("path").to_pylist()} == {"a.wav"}
+
+
+def test_ingest_reads_recordings_at_the_models_sample_rate(corpus, trained_run, tmp_path):
+    import soundfile as sf
+
+    from seqae.audio import compute_features, load_audio
+    from seqae.bundle import load_bundle, save_bundle
+
+    bundle = load_bundle(trained_run)
+    features = replace(bundle.features, sample_rate=8000)
+    (tmp_path / "run8").mkdir()
+    save_bundle(tmp_path / "run8" / "model.pt", bundle.model, features)
+    folder = tmp_path / "audio"
+    folder.mkdir()
+    long = next((corpus / "long").glob("*.wav"))
+    sf.write(folder / "long.wav", load_audio(long, 8000), 8000)
+    settings = IngestSettings(SegmentSettings(mode="windows", durations=(0.5,), hop=0.5))
+    ingest(folder, tmp_path / "run8", tmp_path / "emb", settings)
+    emb = read_embeddings(tmp_path / "emb")
+    starts, ends = (emb.metadata.column(c).to_pylist() for c in ("start", "end"))
+    model8 = load_bundle(tmp_path / "run8")
+    expected = model8.embed(
+        [
+            compute_features(load_audio(folder / "long.wav", 8000, s, e), features)
+            for s, e in zip(starts, ends, strict=True)
+        ]
+    )
+    assert len(expected) > 3
+    cosine = np.sum(expected * emb.vectors, axis=1) / (
+        np.linalg.norm(expected, axis=1) * np.linalg.norm(emb.vectors, axis=1)
+    )
+    assert cosine.min() > 0.999, cosine

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from pipelines.ingest import ingest
-from pipelines.ingest_ray import _in_order
+from pipelines.embed.ingest import ingest
+from pipelines.embed.ingest_ray import _in_order
 from seqae.cli import app
 
 ray = pytest.importorskip("ray")
@@ -80,6 +80,6 @@ def test_results_are_handed_on_in_job_order():
 def test_engine_options_are_checked(recordings, trained_run, tmp_path):
     args = ["ingest", str(recordings), "--model", str(trained_run), "--out", str(tmp_path / "o")]
     result = runner.invoke(app, [*args, "--engine", "spark"])
-    assert result.exit_code == 2 and "--engine must be" in result.output
+    assert result.exit_code == 2 and "'spark' is not one of 'local', 'ray'" in result.output
     result = runner.invoke(app, [*args, "--ray-address", "auto"])
     assert result.exit_code == 2 and "only with --engine ray" in result.output

@@ -10,8 +10,8 @@ import numpy as np
 import soundfile as sf
 from typer.testing import CliRunner
 
-from pipelines.listen import ArrivalClock, pcm_blocks
-from pipelines.stream import Block
+from pipelines.io.stream import Block
+from pipelines.search.listen import ArrivalClock, pcm_blocks
 from seqae.cli import app
 
 runner = CliRunner()

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.manifest import metadata_columns, read_manifest
+from pipelines.io.manifest import metadata_columns, read_manifest
 from seqae.errors import SeqaeError
 
 

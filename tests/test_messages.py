@@ -9,9 +9,9 @@ import shutil
 import pytest
 from typer.testing import CliRunner
 
-from pipelines.audio import load_audio
-from pipelines.manifest import read_manifest
-from pipelines.text_corpus import read_corpus
+from pipelines.io.corpus import read_corpus
+from pipelines.io.manifest import read_manifest
+from seqae.audio import load_audio
 from seqae.cli import app
 from seqae.errors import InputError, SeqaeError
 
@@ -95,7 +95,7 @@ def test_ingest_reports_a_dangling_link(recordings, trained_run, tmp_path):
 @pytest.mark.parametrize(
     ("option", "reason"),
     [
-        (["--vad", "webrtcc"], "--vad must be one of webrtc, silero, energy, not 'webrtcc'"),
+        (["--vad", "webrtcc"], "'webrtcc' is not one of 'webrtc', 'silero', 'energy'"),
         (["--segment", "windows", "--windows", "0"], "--windows must be positive lengths"),
         (["--segment", "windows", "--windows", "-1,0.5"], "--windows must be positive lengths"),
     ],
@@ -137,7 +137,7 @@ def test_a_damaged_model_file_gives_one_line(corpus, trained_run, tmp_path, dama
 
 
 def test_a_cut_short_checkpoint_stops_the_resumed_run_with_one_line(corpus, trained_run, tmp_path):
-    from pipelines.train_job import load_training_data, run_training
+    from pipelines.train.speech import load_training_data, run_training
     from tests.conftest import tiny_job
 
     run = shutil.copytree(trained_run, tmp_path / "run")

@@ -5,7 +5,8 @@ import itertools
 import numpy as np
 import pytest
 
-from seqae.baselines import cosine_similarity, downsample, dtw_self_similarity, dtw_similarity
+from seqae.baselines import cosine_similarity, downsample
+from seqae.dtw import dtw_self_similarity, dtw_similarity
 from seqae.metrics import (
     average_precision,
     average_precision_at_r,

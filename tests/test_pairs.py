@@ -6,13 +6,14 @@ import numpy as np
 import pytest
 import torch
 
-from pipelines.discover import candidate_pairs, discover_pairs, label_pairs
-from pipelines.extract import extract_features
-from pipelines.manifest import read_manifest
-from seqae.baselines import downsample, dtw_pair_costs, dtw_similarity
+from pipelines.io.extract import extract_features
+from pipelines.io.manifest import read_manifest
+from pipelines.train.pairs import candidate_pairs, discover_pairs, label_pairs
+from seqae.baselines import downsample
 from seqae.config import FeatureConfig, TrainConfig
 from seqae.data import SegmentDataset, collate_pairs, partner_lists
 from seqae.data.dataset import word_groups
+from seqae.dtw import dtw_pair_costs, dtw_similarity
 from seqae.errors import SeqaeError
 from seqae.models import triplet_loss
 

@@ -10,8 +10,8 @@ import pytest
 import soundfile as sf
 from typer.testing import CliRunner
 
-from pipelines.manifest import read_manifest
-from pipelines.prompts import LANGUAGES, SOUNDS_ROOT, PromptsConfig, find_pairs, make_prompts
+from pipelines.demo.prompts import LANGUAGES, SOUNDS_ROOT, PromptsConfig, find_pairs, make_prompts
+from pipelines.io.manifest import read_manifest
 from seqae.cli import app
 from seqae.errors import SeqaeError
 

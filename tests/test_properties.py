@@ -16,8 +16,8 @@ import soundfile as sf
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipelines.extract import segment_features
-from pipelines.manifest import read_manifest
+from pipelines.io.extract import segment_features
+from pipelines.io.manifest import read_manifest
 from pipelines.server import create_app
 from seqae.config import FeatureConfig
 from seqae.errors import SeqaeError

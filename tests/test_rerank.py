@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from index.frames import FrameStore, has_frames, pack_frames, save_frames
-from pipelines.rerank import fused_scores, pool_frames, rerank_rows, reranked_similarity
-from seqae.baselines import dtw_similarity
+from pipelines.search.rerank import fused_scores, pool_frames, rerank_rows, reranked_similarity
+from seqae.dtw import dtw_similarity
 
 
 def _sequences(seed: int = 0) -> list[np.ndarray]:

@@ -15,9 +15,9 @@ import pytest
 import soundfile as sf
 from typer.testing import CliRunner
 
-from pipelines.embed import embed_archive
-from pipelines.ingest import ingest
-from pipelines.shards import read_embeddings
+from pipelines.embed.ingest import ingest
+from pipelines.embed.shards import read_embeddings
+from pipelines.embed.speech import embed_archive
 from seqae.cli import app
 from seqae.errors import SeqaeError
 from seqae.runs import directory_kind, lock_path, writer_lock
@@ -115,7 +115,7 @@ def test_embed_refuses_a_folder_with_other_files(corpus, trained_run, tmp_path):
 
 @pytest.mark.parametrize("command", ["embed", "ingest", "train", "index build", "index add"])
 def test_a_second_writer_is_refused(command, corpus, trained_run, archive_embeddings, tmp_path):
-    from pipelines.build_index import build_index_dir
+    from pipelines.search.build import build_index_dir
 
     index = tmp_path / "idx"
     build_index_dir(archive_embeddings, index)
@@ -242,7 +242,7 @@ def test_ingest_redoes_a_file_whose_shard_was_truncated(corpus, trained_run, tmp
 
 
 def test_text_embed_redoes_a_truncated_shard(tmp_path):
-    from pipelines.text_embed import embed_corpus
+    from pipelines.embed.text import embed_corpus
     from tests.test_text_cli import TINY
 
     corpus = tmp_path / "lines.txt"

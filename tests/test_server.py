@@ -6,6 +6,7 @@ import csv
 import io
 import socket
 import warnings
+from dataclasses import fields
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -13,7 +14,7 @@ import pytest
 import soundfile as sf
 from typer.testing import CliRunner
 
-from pipelines.query import Query, search_audio
+from pipelines.search.speech import Query, search_audio
 from pipelines.server import ServerLimits, create_app
 from pipelines.server.clips import segment_wav
 from pipelines.server.uploads import RequestError
@@ -57,6 +58,8 @@ def test_health_info_page_and_docs(client, archive_index):
     info = client.get("/info").json()
     assert info["modality"] == "audio" and info["rerank"] and info["map"]
     assert info["limits"]["max_upload_bytes"] == 5 * 1024 * 1024
+    assert info["limits"]["max_segment_seconds"] == 30.0
+    assert set(info["limits"]) == {f.name for f in fields(ServerLimits)}
     page = client.get("/")
     assert page.status_code == 200 and "seqae search" in page.text
     for url in ("/static/app.js", "/static/wav.js", "/static/style.css", "/vendor/plotly.min.js"):

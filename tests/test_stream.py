@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from pipelines.audio import load_audio
-from pipelines.stream import audio_duration, stream_audio
-from pipelines.vad import RegionRules, SpeechRegions, speech_regions
-from pipelines.windows import window_spans
+from pipelines.io.stream import audio_duration, stream_audio
+from pipelines.segment.vad import RegionRules, SpeechRegions, speech_regions
+from pipelines.segment.windows import window_spans
+from seqae.audio import load_audio
 from seqae.errors import InputError, SeqaeError
 
 

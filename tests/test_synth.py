@@ -4,7 +4,7 @@ import csv
 
 import soundfile as sf
 
-from pipelines.synth import SynthConfig, make_corpus
+from pipelines.demo.synth import SynthConfig, make_corpus
 
 
 def _rows(path):

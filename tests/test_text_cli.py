@@ -155,7 +155,7 @@ def test_train_resumes(text_corpus, tmp_path):
     assert run(*args, "--epochs", "2").exit_code == 0
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["epochs"] == 2
     result = run(*args, "--epochs", "3", "--tokens", "char")
-    assert result.exit_code == 2 and "other tokens settings" in result.output
+    assert result.exit_code == 2 and "other settings (tokens.kind" in result.output
 
 
 def test_modalities_refuse_each_other(text_workspace, text_corpus, trained_run, corpus, tmp_path):
@@ -187,10 +187,19 @@ def test_index_refuses_vectors_of_another_text_model(text_workspace, text_corpus
     result = run("embed", tmp_path / "other", text_corpus / "heldout.csv", "--out", tmp_path / "e")
     assert result.exit_code == 0, result.output
     from index import add_to_index_dir
-    from pipelines.shards import read_embeddings
+    from pipelines.embed.shards import read_embeddings
     from seqae.errors import SeqaeError
 
     data = read_embeddings(tmp_path / "e")
     assert data.info["feature_config"]["modality"] == "text"
     with pytest.raises(SeqaeError, match="built with model"):
         add_to_index_dir(text_workspace / "idx", data.vectors, data.metadata, data.info["model_id"])
+
+
+def test_embed_and_search_read_the_model_once(text_workspace, text_corpus, tmp_path, model_reads):
+    args = ("embed", text_workspace / "run", text_corpus / "heldout.csv", "--out", tmp_path / "e")
+    result = run(*args)
+    assert result.exit_code == 0 and model_reads.count("model.pt") == 1, model_reads
+    model_reads.clear()
+    result = run("search", text_workspace / "idx", "--text", "And God said")
+    assert result.exit_code == 0 and model_reads.count("model.pt") == 1, model_reads

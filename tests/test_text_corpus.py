@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from pipelines.text_corpus import CorpusOptions, read_corpus
+from pipelines.io.corpus import CorpusOptions, read_corpus
 from seqae.errors import SeqaeError
 
 
@@ -88,7 +88,7 @@ def test_audio_input_is_refused(tmp_path, corpus):
 
 
 def test_looks_like_text(tmp_path, corpus):
-    from pipelines.text_corpus import looks_like_text
+    from pipelines.io.corpus import looks_like_text
 
     (tmp_path / "t.csv").write_text('"text",ref\nHi.,1\n')
     (tmp_path / "a.jsonl").write_text('{"text": "Hi."}\n')

@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from pipelines.text_eval import model_search, tfidf_search
-from pipelines.text_perturb import Perturber
+from pipelines.evaluate.perturb import Perturber
+from pipelines.evaluate.text import model_search, tfidf_search
 from seqae.text.metrics import corpus_bleu, exact_match, recall_at, token_accuracy
 
 ARCHIVE = [

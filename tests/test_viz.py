@@ -11,10 +11,10 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from pipelines.curves import metric_group, read_run_metrics
-from pipelines.map_plots import write_png
-from pipelines.maps import MapPoints, classes, fit_plane, load_points, project, sample_rows
-from pipelines.shards import read_embeddings
+from pipelines.embed.shards import read_embeddings
+from pipelines.viz.curves import metric_group, read_run_metrics
+from pipelines.viz.maps import MapPoints, classes, fit_plane, load_points, project, sample_rows
+from pipelines.viz.plots import write_png
 from seqae.cli import app
 from seqae.errors import SeqaeError
 
@@ -61,7 +61,7 @@ def test_viz_errors_are_one_line(archive_embeddings, tmp_path):
     cases = [
         (("--out", tmp_path / "map.jpg"), "written as .png or .html"),
         (("--out", tmp_path / "m.png", "--color", "accent"), "no 'accent' column"),
-        (("--out", tmp_path / "m.png", "--method", "mds"), "--method must be one of"),
+        (("--out", tmp_path / "m.png", "--method", "mds"), "'mds' is not one of 'pca'"),
         (("--out", tmp_path / "m.png", "--method", "umap", "--sample", 3), "needs at least 5"),
     ]
     for args, message in cases:

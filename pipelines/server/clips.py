@@ -58,7 +58,7 @@ def _read_span(path: Path, start: float, stop: float) -> tuple[np.ndarray, int]:
 
 
 def _decode_span(path: Path, start: float, stop: float, segment_id: int):
-    from pipelines.audio import load_audio
+    from seqae.audio import load_audio
     from seqae.errors import InputError
 
     try:

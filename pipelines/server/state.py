@@ -1,6 +1,6 @@
 """What the server keeps open: the index, its model, and a 2-D map of the indexed vectors.
 
-Searches go through the same functions as ``seqae search`` (pipelines.query for clips, the
+Searches go through the same functions as ``seqae search`` (pipelines.search.speech for clips, the
 index's own search for sentences), with the index and model opened once at start-up.
 """
 
@@ -21,9 +21,9 @@ import soundfile as sf
 
 from index import Hit, SearchIndex, normalize
 from index.frames import FrameStore, has_frames
-from pipelines.build_index import FRAMES_NAME, open_index_with_model
-from pipelines.maps import PlaneProjection, class_value, fit_plane, index_vectors, sample_rows
+from pipelines.search.build import FRAMES_NAME, open_index_with_model
 from pipelines.server.uploads import Clip, RequestError, ServerLimits
+from pipelines.viz.maps import PlaneProjection, class_value, fit_plane, index_vectors, sample_rows
 from seqae.errors import SeqaeError
 
 logger = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ class ServerState:
         self.limits = limits
         self.index: SearchIndex
         self.index, self.bundle = open_index_with_model(self.index_dir)
-        self.modality = getattr(self.bundle, "modality", "audio")
+        self.modality = self.bundle.modality
         self.can_rerank = self.modality == "audio" and _frames_readable(self.index_dir)
         self.lock = threading.Lock()  # one search at a time: the model runs on every core
         self.map = build_map(self.index, map_points, seed) if map_points > 0 else None
@@ -106,9 +106,9 @@ class ServerState:
 
     def search_clip(self, clip: Clip, k: int, rerank_k: int) -> SearchResult:
         """Embed an uploaded clip with the index's model and search, as ``seqae search``."""
-        from pipelines.extract import segment_features
-        from pipelines.manifest import Segment
-        from pipelines.query import search_features
+        from pipelines.io.extract import segment_features
+        from pipelines.io.manifest import Segment
+        from pipelines.search.speech import search_features
         from seqae.errors import InputError
 
         if self.modality != "audio":

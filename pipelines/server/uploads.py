@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import PurePath
 
 MEGABYTE = 1024 * 1024
@@ -25,13 +25,7 @@ class ServerLimits:
     max_active: int = 16  # requests with a body (searches) at once; more get 503
 
     def to_dict(self) -> dict:
-        return {
-            "max_upload_bytes": self.max_upload_bytes,
-            "max_seconds": self.max_seconds,
-            "max_k": self.max_k,
-            "max_rerank_k": self.max_rerank_k,
-            "max_text_chars": self.max_text_chars,
-        }
+        return asdict(self)  # every limit: /info shows them all
 
 
 class RequestError(Exception):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from seqae.cli import evaluate, index
+from seqae.cli.common import OneLineErrors
 from seqae.cli.embed import embed
 from seqae.cli.ingest import ingest
 from seqae.cli.listen import listen
@@ -18,6 +19,7 @@ from seqae.cli.viz import plot, viz
 
 app = typer.Typer(
     name="seqae",
+    cls=OneLineErrors,
     help="RNN sequence autoencoders for speech and sentences: train, embed, index and search "
     "by example.",
     no_args_is_help=True,

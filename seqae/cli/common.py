@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import logging
 import sys
@@ -14,6 +15,7 @@ from typing import Any
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from typer.core import TyperGroup
 
 console = Console()
 err_console = Console(stderr=True)
@@ -34,7 +36,39 @@ def cli_command(function: Callable) -> Callable:
             err_console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
             raise typer.Exit(getattr(error, "exit_code", 2)) from None
 
+    wrapper.__doc__ = unwrapped(function.__doc__)
     return wrapper
+
+
+def unwrapped(doc: str | None) -> str | None:
+    """A docstring's paragraphs each on one line, so the help re-wraps them to the terminal
+    instead of keeping the source's line breaks."""
+    if not doc:
+        return doc
+    paragraphs = inspect.cleandoc(doc).split("\n\n")
+    return "\n\n".join(" ".join(paragraph.split()) for paragraph in paragraphs)
+
+
+UsageError = typer.BadParameter.__mro__[1]  # click's, as the Typer in use vendors it
+
+
+class OneLineErrors(TyperGroup):
+    """The app's group: a mistyped command line (an unknown option, a value not among the
+    choices, a path that does not exist) is answered in one line, as every other error is."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except UsageError as error:
+            message = error.format_message().replace("Value error, ", "")
+            hint = f" (see '{error.ctx.command_path} --help')" if error.ctx else ""
+            err_console.print(
+                f"[bold red]error:[/] {message}{hint}", highlight=False, soft_wrap=True
+            )  # noqa: E501
+            sys.exit(error.exit_code)
+        sys.exit(code if isinstance(code, int) else 0)
 
 
 def _setup_logging() -> None:
@@ -83,7 +117,7 @@ def progress_bar(description: str, total: int | None) -> Iterator[Callable[[int]
 
 def write_command_record(directory: Path, config: dict[str, Any]) -> None:
     """Write the resolved config and the command line next to an output."""
-    from pipelines.shards import write_json_atomic
+    from pipelines.embed.shards import write_json_atomic
 
     directory.mkdir(parents=True, exist_ok=True)
     write_json_atomic(directory / "command.json", {"argv": sys.argv, "config": config})

@@ -35,14 +35,15 @@ def embed(
 ) -> None:
     """Embed MANIFEST's segments (or a text model's sentences) with the model in RUN (finished
     shards are kept on re-runs)."""
-    from pipelines.embed import embed_archive
-    from pipelines.manifest import read_manifest
-    from seqae.text.bundle import model_modality
+    from pipelines.embed.speech import embed_archive
+    from pipelines.io.manifest import read_manifest
+    from seqae.bundle import load_bundle
 
-    if model_modality(run) == "text":
+    bundle = load_bundle(run)  # read once: it says which modality, and it embeds
+    if bundle.modality == "text":
         from seqae.cli.text import embed_text
 
-        return embed_text(run, manifest, out, shard_size, batch_size, text_column)
+        return embed_text(run, manifest, out, shard_size, batch_size, text_column, bundle)
     from seqae.cli.text import refuse_text_input
 
     refuse_text_input(run, manifest)
@@ -50,7 +51,14 @@ def embed(
     total = len(read_manifest(manifest))
     with progress_bar("embedding", total) as advance:
         summary = embed_archive(
-            run, manifest, out, shard_size, batch_size, progress=advance, store_frames=store_frames
+            run,
+            manifest,
+            out,
+            shard_size,
+            batch_size,
+            progress=advance,
+            store_frames=store_frames,
+            bundle=bundle,
         )
     write_command_record(
         out,

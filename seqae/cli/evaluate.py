@@ -52,8 +52,8 @@ def qbe(
 ) -> None:
     """Query-by-example: MAP over full rankings, MAP@R and P@10 (relevant = same label);
     same-different AP and EER over archive pairs."""
-    from pipelines.evaluate import evaluate_qbe
-    from pipelines.manifest import read_manifest
+    from pipelines.evaluate.qbe import evaluate_qbe
+    from pipelines.io.manifest import read_manifest
 
     total = len(read_manifest(queries)) + len(read_manifest(archive))
     with progress_bar("features", total) as advance:

@@ -38,7 +38,7 @@ def build(
     overwrite: Annotated[bool, typer.Option(help="Replace an existing index directory.")] = False,
 ) -> None:
     """Build a cosine-similarity index over EMBEDDINGS (exact for small archives)."""
-    from pipelines.build_index import build_index_dir
+    from pipelines.search.build import build_index_dir
 
     info = build_index_dir(embeddings, out, overwrite, factory, memory, seed, progress_bar)
     config = {"embeddings": str(embeddings), "factory": factory, "memory": memory, "seed": seed}
@@ -55,7 +55,7 @@ def add(
 ) -> None:
     """Append the vectors of EMBEDDINGS (same model) to INDEX and re-tune its search."""
     from index.info import read_info
-    from pipelines.index_update import add_index_dir
+    from pipelines.search.update import add_index_dir
 
     record = {"argv": sys.argv, "config": {"embeddings": str(embeddings), "seed": seed}}
     before = read_info(index).count
@@ -77,7 +77,7 @@ def check(
     seed: Annotated[int, typer.Option(help="Seed of the query sample.")] = 0,
 ) -> None:
     """Recall@k of INDEX against exact search, and its latency per query."""
-    from pipelines.index_update import check_index_dir
+    from pipelines.search.update import check_index_dir
 
     parameters = {"nprobe": nprobe, "ef_search": ef_search}
     report = check_index_dir(index, sample, k, seed, parameters)

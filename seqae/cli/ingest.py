@@ -7,7 +7,10 @@ from typing import Annotated
 
 import typer
 
+from seqae.cli.choices import Engine, SegmentMode, VadMethod, choice, plain
 from seqae.cli.common import cli_command, console, err_console, report_skipped, write_command_record
+
+Mode = choice("Mode", [c.value for c in SegmentMode if c.value != "none"])
 
 
 @cli_command
@@ -16,9 +19,11 @@ def ingest(
     model: Annotated[Path, typer.Option("--model", "-m", help="Run directory of 'seqae train'.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Embedding directory to write.")],
     segment: Annotated[
-        str, typer.Option(help="vad (speech regions) or windows (dense, several lengths).")
-    ] = "vad",
-    vad: Annotated[str, typer.Option(help="vad: webrtc, silero or energy.")] = "webrtc",
+        Mode, typer.Option(help="vad (speech regions) or windows (dense, several lengths).")
+    ] = Mode["vad"],
+    vad: Annotated[VadMethod, typer.Option(help="vad: the voice-activity detector.")] = VadMethod[
+        "webrtc"
+    ],
     trim_db: Annotated[
         float, typer.Option(help="vad: trim segment edges this many dB below the peak (0: off).")
     ] = 25.0,
@@ -28,8 +33,8 @@ def ingest(
     hop: Annotated[float, typer.Option(help="windows: seconds between starts.", min=0.01)] = 0.1,
     workers: Annotated[int, typer.Option(help="Files processed in parallel.", min=1)] = 1,
     engine: Annotated[
-        str, typer.Option(help="local (a process pool) or ray (Ray Data actors, one per worker).")
-    ] = "local",
+        Engine, typer.Option(help="local (a process pool) or ray (Ray Data actors, one each).")
+    ] = Engine["local"],
     ray_address: Annotated[
         str | None,
         typer.Option(
@@ -45,9 +50,11 @@ def ingest(
 ) -> None:
     """Cut every recording under AUDIO_DIR into segments and embed them into OUT (re-runs add
     only new files; an interrupted run continues where it stopped)."""
-    from pipelines.ingest import IngestSettings, ingest
-    from pipelines.longform import SegmentSettings
-    from pipelines.vad import RegionRules
+    from pipelines.embed.ingest import IngestSettings, ingest
+
+    segment, vad, engine = plain(segment), plain(vad), plain(engine)
+    from pipelines.segment.longform import SegmentSettings
+    from pipelines.segment.vad import RegionRules
     from seqae.errors import SeqaeError
 
     runner = _runner(engine, ray_address)
@@ -82,15 +89,13 @@ def _runner(engine: str, address: str | None):
 
     from seqae.errors import SeqaeError
 
-    if engine not in ("local", "ray"):
-        raise SeqaeError(f"--engine must be 'local' or 'ray', not {engine!r}")
     if engine == "local":
         if address is not None:
             raise SeqaeError("--ray-address: only with --engine ray")
         return None
     if importlib.util.find_spec("ray") is None:
         raise SeqaeError("--engine ray needs Ray: pip install 'ray[data]'")
-    from pipelines.ingest_ray import ray_runner
+    from pipelines.embed.ingest_ray import ray_runner
 
     return ray_runner(address)
 

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from seqae.cli.choices import VadMethod, plain
 from seqae.cli.common import cli_command, err_console
 
 
@@ -33,7 +34,9 @@ def listen(
     real_time: Annotated[
         bool, typer.Option(help="A file is played at real speed (else as fast as it decodes).")
     ] = True,
-    vad: Annotated[str, typer.Option(help="webrtc, silero or energy.")] = "webrtc",
+    vad: Annotated[VadMethod, typer.Option(help="The voice-activity detector.")] = VadMethod[
+        "webrtc"
+    ],
     json_lines: Annotated[bool, typer.Option("--json", help="Print JSON lines.")] = False,
 ) -> None:
     """Listen to a stream (a pipe from arecord or ffmpeg, or a file at real speed) and print
@@ -41,9 +44,9 @@ def listen(
     import json
     import sys
 
-    from pipelines.build_index import open_index_with_model
-    from pipelines.listen import TermSet, detect, enroll, file_blocks, pcm_blocks, resampled
-    from pipelines.longform import SegmentSettings
+    from pipelines.search.build import open_index_with_model
+    from pipelines.search.listen import TermSet, detect, enroll, file_blocks, pcm_blocks, resampled
+    from pipelines.segment.longform import SegmentSettings
     from seqae.errors import InputError
 
     opened, bundle = open_index_with_model(index)
@@ -58,7 +61,7 @@ def listen(
             raise InputError(f"{stream}: no such file")
         blocks, source = file_blocks(Path(stream), model_rate, real_time), stream
     err_console.print(f"listening to {source} for the terms of {index} (Ctrl-C stops)")
-    settings = SegmentSettings(mode="vad", vad=vad)
+    settings = SegmentSettings(mode="vad", vad=plain(vad))
     try:
         for found in detect(blocks, bundle, terms, threshold, settings):
             if json_lines:

@@ -50,7 +50,7 @@ def prompts(
 ) -> None:
     """Pair the prompts two real voices of each language recorded, and write archive and query
     manifests per language and for all languages together."""
-    from pipelines.prompts import SOUNDS_ROOT, PromptsConfig, make_prompts
+    from pipelines.demo.prompts import SOUNDS_ROOT, PromptsConfig, make_prompts
 
     codes = tuple(dict.fromkeys(c.strip() for c in languages.split(",") if c.strip()))
     config = PromptsConfig(

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from seqae.cli.choices import Rerank, plain
 from seqae.cli.common import cli_command, console, print_json_lines
 
 
@@ -24,8 +25,8 @@ def search(
     k: Annotated[int, typer.Option("-k", "--top", help="Number of hits.", min=1)] = 10,
     json_lines: Annotated[bool, typer.Option("--json", help="Print JSON lines.")] = False,
     rerank: Annotated[
-        str, typer.Option(help="Second stage: 'dtw' re-orders the top candidates, 'none' not.")
-    ] = "none",
+        Rerank, typer.Option(help="Second stage: 'dtw' re-orders the top candidates, 'none' not.")
+    ] = Rerank["none"],
     rerank_k: Annotated[
         int, typer.Option(help="Candidates the index proposes for re-ranking.", min=1)
     ] = 30,
@@ -44,25 +45,22 @@ def search(
 ) -> None:
     """Find the segments of INDEX that sound most like QUERY (or, with --text, the
     sentences of a text index nearest to an example sentence)."""
-    from pipelines.query import Query, search_audio
+    from pipelines.search.build import open_index_with_model
+    from pipelines.search.speech import Query, search_audio
     from seqae.cli.text import search_text
     from seqae.errors import InputError
-    from seqae.text.bundle import model_modality
 
     if (query is None) == (text is None):
         raise InputError("give either an audio QUERY or --text 'a sentence', not both or neither")
-    bundle = index / "model.pt"
-    text_index = bundle.is_file() and model_modality(bundle) == "text"
-    if text is not None or text_index:
+    opened = open_index_with_model(index)  # the index and its model, each read once
+    if text is not None or opened[1].modality == "text":
         if query is not None:
             raise InputError(f"{index}: indexes sentences; search it with --text 'a sentence'")
-        return search_text(index, text, k, json_lines)
+        return search_text(index, text, k, json_lines, opened)
 
-    if rerank not in ("dtw", "none"):
-        raise InputError(f"--rerank must be 'dtw' or 'none', not {rerank!r}")
-    depth = rerank_k if rerank == "dtw" else 0
+    depth = rerank_k if plain(rerank) == "dtw" else 0
     hits = search_audio(
-        index, [Query(query, start, end)], k, depth, rerank_weight, nprobe, ef_search
+        index, [Query(query, start, end)], k, depth, rerank_weight, nprobe, ef_search, opened
     )[0]
     rows = [
         {

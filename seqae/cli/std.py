@@ -25,7 +25,7 @@ def eval_std(
     and 10 false alarms per hour (a hit must overlap an occurrence by half the shorter)."""
     from rich.table import Table
 
-    from pipelines.std_eval import evaluate_std
+    from pipelines.evaluate.std import evaluate_std
 
     report = evaluate_std(index, queries, truth, depth)
     if json_out:

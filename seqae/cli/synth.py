@@ -28,7 +28,7 @@ def synth(
     ] = None,
 ) -> None:
     """Synthesise a demo corpus of spoken words and long recordings."""
-    from pipelines.synth import SynthConfig, make_corpus
+    from pipelines.demo.synth import SynthConfig, make_corpus
     from seqae.errors import SeqaeError
 
     if query_speakers >= speakers:

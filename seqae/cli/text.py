@@ -18,98 +18,10 @@ from seqae.cli.common import (
     write_command_record,
 )
 
-# ``seqae train`` option -> the text config field it sets (shared with audio models)
-MODEL_OPTIONS = {
-    "cell": "cell",
-    "hidden": "hidden_size",
-    "layers": "layers",
-    "bidirectional": "bidirectional",
-    "dim": "embedding_dim",
-    "decoder_hidden": "decoder_hidden_size",
-    "decoder_cell": "decoder_cell",
-    "dropout": "dropout",
-    "clockwork_modules": "clockwork_modules",
-    "token_dim": "token_dim",
-    "word_dropout": "word_dropout",
-    "feed_tokens": "feed_tokens",
-    "variational": "variational",
-    "softmax": "softmax",
-    "length_dim": "length_dim",
-    "position_dim": "position_dim",
-    "decoder_bidirectional": "decoder_bidirectional",
-    "length_pull": "length_pull",
-    "train_vocab": "train_vocab",
-}
-TRAIN_OPTIONS = {
-    "epochs": "epochs",
-    "batch_size": "batch_size",
-    "lr": "learning_rate",
-    "clip": "gradient_clip",
-    "val_fraction": "val_fraction",
-    "patience": "patience",
-    "seed": "seed",
-    "max_minutes": "max_minutes",
-    "kl_anneal_steps": "kl_anneal_steps",
-    "sampling": "sampling",
-    "noise_drop": "noise_drop",
-    "noise_swap": "noise_swap",
-    "max_tokens": "max_tokens",
-    "threads": "threads",
-}
-TOKEN_OPTIONS = {
-    "tokens": "kind",
-    "vocab_size": "vocab_size",
-    "min_count": "min_count",
-    "lowercase": "lowercase",
-}
-CORPUS_OPTIONS = {"text_column": "text_column", "max_words": "max_words"}
-TEXT_ONLY = {"token_dim", "word_dropout", "variational", "max_minutes", "kl_anneal_steps"}
-TEXT_ONLY |= {"noise_drop", "noise_swap", "max_tokens", "softmax", "length_dim"}
-TEXT_ONLY |= {"train_vocab", "feed_tokens", "position_dim", "decoder_bidirectional"}
-TEXT_ONLY |= {"length_pull"}
-TEXT_ONLY |= {*TOKEN_OPTIONS, *CORPUS_OPTIONS}
-SHARED = {*MODEL_OPTIONS, *TRAIN_OPTIONS, "manifest", "out", "resume", "modality"} - TEXT_ONLY
-
-
-def option_name(parameter: str) -> str:
-    return "--" + parameter.replace("_", "-")
-
-
-def check_modality_options(modality: str, given: set[str]) -> None:
-    """Refuse options that belong to the other modality, in one line."""
-    from seqae.errors import SeqaeError
-
-    if modality not in ("audio", "text"):
-        raise SeqaeError(f"--modality must be 'audio' or 'text', not {modality!r}")
-    wrong = sorted(given & TEXT_ONLY) if modality == "audio" else sorted(given - SHARED - TEXT_ONLY)
-    if wrong:
-        names = ", ".join(option_name(w) for w in wrong)
-        other = "text" if modality == "audio" else "audio"
-        raise SeqaeError(f"{names}: for {other} models only (this is --modality {modality})")
-
-
-def text_settings(params: dict[str, Any], given: set[str]):
-    """The text configs from ``seqae train``'s options: shared options count only when given
-    (the text defaults differ from the audio ones); text options always."""
-    from pipelines.text_corpus import CorpusOptions
-    from seqae.text.config import TextModelConfig, TextTrainConfig, TokenizerConfig
-
-    def pick(mapping: dict[str, str]) -> dict[str, Any]:
-        chosen = {n: f for n, f in mapping.items() if n in given or n in TEXT_ONLY}
-        return {field: params[name] for name, field in chosen.items()}
-
-    return (
-        TokenizerConfig(**pick(TOKEN_OPTIONS)),
-        # the decoder counts lengths up to the longest sentence training shows it
-        TextModelConfig(**pick(MODEL_OPTIONS), max_length=params["max_tokens"]),
-        TextTrainConfig(**pick(TRAIN_OPTIONS)),
-        CorpusOptions(**pick(CORPUS_OPTIONS)),
-    )
-
 
 def refuse_text_input(run: Path, source: Path) -> None:
     """An audio model given a text corpus stops with a one-line error."""
-    from pipelines.text_corpus import looks_like_text
+    from pipelines.io.corpus import looks_like_text
     from seqae.errors import SeqaeError
 
     if looks_like_text(source):
@@ -128,19 +40,19 @@ def report_corpus(skipped: list[str], repaired: list[str], limit: int = 10) -> N
     report_skipped(skipped, limit)
 
 
-def train_text(params: dict[str, Any], given: set[str]) -> None:
+def train_text(manifest: Path, out: Path, settings: dict[str, Any], resume: bool) -> None:
     """``seqae train --modality text``: fit a tokenizer and a sentence autoencoder."""
-    from pipelines.text_train import TextTrainJob, run_text_training
+    from pipelines.train.text import TextTrainJob, run_text_training
 
-    check_modality_options("text", given)
-    tokens, model, train, corpus = text_settings(params, given)
+    model, train = settings["model"], settings["train"]
     if not model.feed_tokens and (model.word_dropout > 0 or train.sampling > 0):
         err_console.print(
             "warning: --word-dropout and --sampling change the tokens the decoder reads; "
             "without --feed-tokens it reads none, so they have no effect"
         )
-    source, out = params["manifest"], params["out"]
-    job = TextTrainJob(source, out, tokens, model, train, corpus, resume=params["resume"])
+    job = TextTrainJob(
+        manifest, out, settings["tokens"], model, train, settings["corpus"], resume=resume
+    )
     outcome = run_text_training(job)
     write_command_record(job.out, job.resolved_config())
     report_corpus(outcome.corpus.skipped, outcome.corpus.repaired)
@@ -149,7 +61,7 @@ def train_text(params: dict[str, Any], given: set[str]) -> None:
     console.print(
         f"trained on {result.train_sentences} sentences ({result.val_sentences} validation, "
         f"{len(outcome.corpus.skipped)} lines skipped) for {result.epochs} epochs; "
-        f"{result.seconds:.0f} s; {tokens.kind} tokens, vocabulary {outcome.vocab_size} "
+        f"{result.seconds:.0f} s; {job.tokens.kind} tokens, vocabulary {outcome.vocab_size} "
         f"({outcome.unknown_share:.1%} of tokens unknown); best validation loss {loss}; "
         f"model {result.model_id} -> {result.bundle}",
         soft_wrap=True,
@@ -157,17 +69,23 @@ def train_text(params: dict[str, Any], given: set[str]) -> None:
 
 
 def embed_text(
-    run: Path, corpus: Path, out: Path, shard_size: int, batch_size: int, text_column: str
+    run: Path,
+    corpus: Path,
+    out: Path,
+    shard_size: int,
+    batch_size: int,
+    text_column: str,
+    bundle=None,
 ) -> None:
     """``seqae embed`` for a text model: every sentence of CORPUS into shards."""
-    from pipelines.text_corpus import CorpusOptions, read_corpus
-    from pipelines.text_embed import embed_corpus
+    from pipelines.embed.text import embed_corpus
+    from pipelines.io.corpus import CorpusOptions, read_corpus
 
     options = CorpusOptions(text_column=text_column)
     total = len(read_corpus(corpus, options).sentences)
     with progress_bar("embedding", total) as advance:
         summary, repaired = embed_corpus(
-            run, corpus, out, options, shard_size, batch_size, progress=advance
+            run, corpus, out, options, shard_size, batch_size, progress=advance, bundle=bundle
         )
     record = {"run": str(run), "corpus": str(corpus), "shard_size": shard_size}
     write_command_record(out, {**record, "batch_size": batch_size, "text_column": text_column})
@@ -179,11 +97,11 @@ def embed_text(
     )
 
 
-def search_text(index: Path, text: str, k: int, json_lines: bool) -> None:
+def search_text(index: Path, text: str, k: int, json_lines: bool, opened=None) -> None:
     """``seqae search --text``: the sentences of INDEX nearest to an example sentence."""
-    from pipelines.text_query import search_text as search
+    from pipelines.search.text import search_text as search
 
-    hits = search(index, [text], k)[0]
+    hits = search(index, [text], k, opened)[0]
     rows = [{"rank": h.rank, "score": round(h.score, 4), "id": h.id, **h.metadata} for h in hits]
     for row in rows:
         row.pop("row", None)
@@ -221,7 +139,7 @@ def synth_text(
 ) -> None:
     """Make the demo text corpus: King James Bible sentences (public domain, from Debian's
     bible-kjv packages), split into train.csv and heldout.csv."""
-    from pipelines.text_demo import TextDemoConfig, make_text_corpus
+    from pipelines.demo.text import TextDemoConfig, make_text_corpus
 
     config = TextDemoConfig(max_words, held_out, sentences, seed, clauses)
     counts = make_text_corpus(out, config)
@@ -270,8 +188,8 @@ def eval_text(
     (recall@1, @10) beside a TF-IDF baseline."""
     import json
 
-    from pipelines.text_corpus import CorpusOptions
-    from pipelines.text_eval import TextEvalOptions, evaluate_text
+    from pipelines.evaluate.text import TextEvalOptions, evaluate_text
+    from pipelines.io.corpus import CorpusOptions
 
     options = TextEvalOptions(
         beam, perturb_rate, seed, limit, corpus=CorpusOptions(text_column=text_column)

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from seqae.cli.choices import Projection, plain
 from seqae.cli.common import cli_command, console, err_console
 
 MAP_SUFFIXES = (".png", ".html")
@@ -19,7 +20,7 @@ def viz(
         typer.Argument(help="Embedding directory of 'seqae embed' (or an index directory)."),
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Map to write: .png or .html.")],
-    method: Annotated[str, typer.Option(help="Projection: pca, tsne or umap.")] = "pca",
+    method: Annotated[Projection, typer.Option(help="Projection.")] = Projection["pca"],
     color: Annotated[
         str, typer.Option(help="Colour by a metadata column: label, speaker, path, ...")
     ] = "label",
@@ -42,9 +43,10 @@ def viz(
         raise SeqaeError(f"{out}: the map is written as .png or .html, not {out.suffix!r}")
     if not embeddings.exists():
         raise SeqaeError(f"{embeddings}: no such embedding or index directory")
-    from pipelines.map_plots import METHOD_NAMES, write_map
-    from pipelines.maps import check_method, check_points, classes, load_points, project
+    from pipelines.viz.maps import check_method, check_points, classes, load_points, project
+    from pipelines.viz.plots import METHOD_NAMES, write_map
 
+    method = plain(method)
     check_method(method)
     with err_console.status(f"reading {embeddings}"):
         points = load_points(embeddings, sample, seed)
@@ -73,7 +75,7 @@ def plot(
 ) -> None:
     """Plot a run's training curves: train and validation loss, and every other logged metric,
     against training steps (pretraining and training side by side)."""
-    from pipelines.curves import plot_curves, read_run_metrics
+    from pipelines.viz.curves import plot_curves, read_run_metrics
     from seqae.errors import SeqaeError
 
     out = out or run / "curves.png"

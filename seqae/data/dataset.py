@@ -8,10 +8,10 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from seqae.audio import Stats, frames_from_log_mel
 from seqae.config import FeatureConfig
 from seqae.data.augment import AugmentConfig, augment_log_mel, mask_frames
 from seqae.data.collate import pad_batch
-from seqae.features import Stats, frames_from_log_mel
 
 
 class SegmentDataset(Dataset):

@@ -17,6 +17,9 @@ class BucketBatchSampler(Sampler[list[int]]):
     Under data-parallel training each of ``replicas`` processes builds the same batches (same
     seed and epoch) and takes every ``replicas``-th one from ``rank`` on; the list is padded
     with its first batches so every process runs the same number of steps.
+
+    Each pass advances the epoch; ``set_epoch`` sets it, so a resumed run sees the batch
+    order its epoch would have had, not the first epoch's again.
     """
 
     def __init__(
@@ -36,6 +39,17 @@ class BucketBatchSampler(Sampler[list[int]]):
         self.seed = seed
         self.rank, self.replicas = rank, replicas
         self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Make the next pass the order of ``epoch`` (Lightning calls it before each epoch,
+        with the epoch a resumed run continues from)."""
+        self.epoch = epoch
+
+    @property
+    def sampler(self) -> BucketBatchSampler:
+        # Lightning sets the epoch of ``dataloader.batch_sampler.sampler``, not of a batch
+        # sampler itself; answering for it routes that call here.
+        return self
 
     def _batch_count(self) -> int:
         return (len(self.lengths) + self.batch_size - 1) // self.batch_size

@@ -163,11 +163,6 @@ def read_payload(run: str | Path) -> tuple[dict[str, Any], Path]:
     return payload, path
 
 
-def model_modality(run: str | Path) -> str:
-    """'text' or 'audio': what the model in ``run`` was trained on."""
-    return "text" if read_payload(run)[0]["kind"] == KIND else "audio"
-
-
 def load_text_bundle(run: str | Path) -> TextModelBundle:
     """Load a sentence autoencoder for inference; an audio model is refused in one line."""
     payload, path = read_payload(run)

@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from seqae.config import ModelConfig
+from seqae.config import DECODER_CELLS, ModelConfig, check_accelerator
 from seqae.errors import SeqaeError
 
 TOKEN_KINDS = ("char", "word", "bpe")
+SOFTMAXES = ("full", "adaptive", "tied")
 
 
 @dataclass(frozen=True)
@@ -76,9 +77,9 @@ class TextModelConfig:
     def __post_init__(self) -> None:
         if self.decoder_bidirectional is None:  # frozen: set the resolved value once, here
             object.__setattr__(self, "decoder_bidirectional", not self.feed_tokens)
-        if self.decoder_cell not in ("rnn", "lstm", "gru"):
+        if self.decoder_cell not in DECODER_CELLS:
             raise SeqaeError(f"decoder_cell must be rnn, lstm or gru, not {self.decoder_cell!r}")
-        if self.softmax not in ("full", "adaptive", "tied"):
+        if self.softmax not in SOFTMAXES:
             raise SeqaeError(f"softmax must be full, adaptive or tied, not {self.softmax!r}")
         if not 0.0 <= self.word_dropout < 1.0:
             raise SeqaeError(f"word_dropout must be in [0, 1), not {self.word_dropout}")
@@ -126,6 +127,17 @@ class TextModelConfig:
 
 
 @dataclass(frozen=True)
+class CorpusOptions:
+    """How a corpus is read."""
+
+    text_column: str = "text"  # CSV column or JSONL field holding the sentence
+    max_words: int = 60  # longer lines are split into pieces of at most this many words
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class TextTrainConfig:
     """Optimisation and data settings for ``seqae train --modality text``."""
 
@@ -143,8 +155,10 @@ class TextTrainConfig:
     noise_drop: float = 0.0  # denoising (Hill et al. 2016): share of input tokens dropped ...
     noise_swap: float = 0.0  # ... and share of neighbouring input tokens swapped
     threads: int = 0  # 0 = torch default
+    accelerator: str = "auto"  # Lightning's: "auto" takes a GPU when there is one, else the CPU
 
     def __post_init__(self) -> None:
+        check_accelerator(self.accelerator)
         for name in ("noise_drop", "noise_swap", "val_fraction", "sampling"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise SeqaeError(f"{name} must be in [0, 1), not {getattr(self, name)}")

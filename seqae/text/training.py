@@ -24,7 +24,7 @@ from seqae.text.config import TextModelConfig, TextTrainConfig
 from seqae.text.data import TokenDataModule, TokenDataset
 from seqae.text.lit_module import TextAutoencoderModule
 from seqae.text.tokenizers import Tokenizer
-from seqae.training import _ProgressBar, resume_from
+from seqae.training import _ProgressBar, make_trainer, resume_from
 
 BUNDLE_NAME = "model.pt"
 
@@ -56,10 +56,10 @@ def _callbacks(out: Path, config: TextTrainConfig, has_val: bool, progress: bool
 def _trainer(
     out: Path, config: TextTrainConfig, has_val: bool, progress: bool, stopper: StopOnSignal
 ) -> pl.Trainer:
-    return pl.Trainer(
+    return make_trainer(
+        config.accelerator,
         max_epochs=config.epochs,
         max_time=timedelta(minutes=config.max_minutes) if config.max_minutes > 0 else None,
-        accelerator="cpu",
         devices=1,
         gradient_clip_val=config.gradient_clip,
         callbacks=[*_callbacks(out, config, has_val, progress), stopper],
@@ -131,6 +131,7 @@ def fit_text(
     seconds = time.perf_counter() - started
     best = trainer.checkpoint_callback
     state = torch.load(best.best_model_path or str(last), map_location="cpu", weights_only=True)
+    module.cpu()  # trained on any accelerator; the bundle and its id are made on the CPU
     module.load_state_dict(state["state_dict"])
     result = TextTrainResult(
         model_id=save_text_bundle(out / BUNDLE_NAME, module.model, tokenizer),

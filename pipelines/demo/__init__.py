@@ -1,0 +1,1 @@
+"""Demo corpora made locally: synthesised words, Asterisk prompts, sentences."""

@@ -1,0 +1,1 @@
+"""Segments and sentences -> sharded embedding directories, and long-recording ingestion."""

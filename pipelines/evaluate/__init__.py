@@ -1,0 +1,1 @@
+"""Query-by-example, spoken-term detection and sentence evaluation."""

@@ -1,0 +1,1 @@
+"""Reading audio, streams, manifests and text corpora."""

@@ -1,0 +1,1 @@
+"""Index directories, query-by-example, DTW re-ranking, live detection."""

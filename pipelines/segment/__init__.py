@@ -1,0 +1,1 @@
+"""Cutting long recordings into segments: voice activity, dense windows."""

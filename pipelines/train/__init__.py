@@ -1,0 +1,1 @@
+"""Training jobs for both modalities, pair discovery, seed runs."""

@@ -1,0 +1,119 @@
+"""``seqae train --modality text`` as one function: corpus -> tokenizer -> fitted model."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from pipelines.embed.shards import write_json_atomic
+from pipelines.io.corpus import Corpus, CorpusOptions, read_corpus
+from pipelines.train.speech import remove_run_part
+from seqae.errors import SeqaeError
+from seqae.runs import RUN, check_output_dir, check_resumable, writer_lock
+from seqae.text.config import TextModelConfig, TextTrainConfig, TokenizerConfig
+from seqae.text.tokenizers import Tokenizer, fit_tokenizer, tokenizer_from_state, unknown_share
+
+logger = logging.getLogger(__name__)
+
+CONFIG_FILE = "config.json"
+TOKENIZER_FILE = "tokenizer.pt"
+
+
+@dataclass(frozen=True)
+class TextTrainJob:
+    """Everything ``seqae train --modality text`` needs."""
+
+    source: Path
+    out: Path
+    tokens: TokenizerConfig
+    model: TextModelConfig
+    train: TextTrainConfig
+    corpus: CorpusOptions = CorpusOptions()
+    resume: bool = True
+
+    def resolved_config(self) -> dict:
+        return {
+            "modality": "text",
+            "source": str(self.source.resolve()),
+            "corpus": self.corpus.to_dict(),
+            "tokens": self.tokens.to_dict(),
+            "model": self.model.to_dict(),
+            "train": self.train.to_dict(),
+        }
+
+
+@dataclass
+class TextTrainOutcome:
+    """The training result, the corpus as read, and the tokenizer's view of it."""
+
+    result: object  # seqae.text.training.TextTrainResult
+    corpus: Corpus
+    vocab_size: int
+    unknown_share: float
+
+
+def _check_resume(job: TextTrainJob) -> bool:
+    """True if the run directory holds a compatible run to continue; clears it if told to."""
+    if not job.resume:
+        for name in ("checkpoints", "logs"):
+            remove_run_part(job.out / name, inputs=(job.source,))
+        (job.out / TOKENIZER_FILE).unlink(missing_ok=True)
+        return False
+    if not (job.out / "checkpoints" / "last.ckpt").is_file():
+        return False
+    parts = ("modality", "source", "corpus", "tokens", "model", "train")
+    check_resumable(job.out, job.resolved_config(), parts)
+    logger.info("resuming from %s", job.out / "checkpoints" / "last.ckpt")
+    return True
+
+
+def _tokenizer(job: TextTrainJob, texts: list[str], resume: bool) -> Tokenizer:
+    """The run's saved tokenizer when resuming, else one fitted on ``texts`` (and saved)."""
+    path = job.out / TOKENIZER_FILE
+    if resume and path.is_file():
+        return tokenizer_from_state(torch.load(path, weights_only=True))
+    tokenizer = fit_tokenizer(job.tokens, texts)
+    buffer = io.BytesIO()
+    torch.save(tokenizer.state(), buffer)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(buffer.getvalue())
+    tmp.replace(path)
+    return tokenizer
+
+
+def run_text_training(job: TextTrainJob, bars: bool = True) -> TextTrainOutcome:
+    """Read the corpus, fit (or reload) the tokenizer, train, and write the run directory."""
+    from seqae.text.training import fit_text  # imports Lightning: only when training starts
+
+    corpus = read_corpus(job.source, job.corpus)
+    if len(corpus.sentences) < 2:
+        raise SeqaeError(f"{job.source}: fewer than 2 sentences ({len(corpus.skipped)} skipped)")
+    with writer_lock(job.out):
+        check_output_dir(job.out, RUN, inputs=(job.source,))
+        job.out.mkdir(parents=True, exist_ok=True)
+        return _train(job, corpus, bars, fit_text)
+
+
+def _train(job: TextTrainJob, corpus: Corpus, bars: bool, fit_text) -> TextTrainOutcome:
+    resume = _check_resume(job)
+    write_json_atomic(job.out / CONFIG_FILE, job.resolved_config())  # first: marks a run
+    tokenizer = _tokenizer(job, corpus.texts, resume)
+    model = replace(job.model, vocab_size=tokenizer.vocab_size)
+    sentences = [np.asarray(tokenizer.encode(t), dtype=np.int64) for t in corpus.texts]
+    result = fit_text(sentences, tokenizer, model, job.train, job.out, resume, bars)
+    unknown = unknown_share(tokenizer, corpus.texts)
+    metrics = json.loads((job.out / "metrics.json").read_text())
+    metrics.update(
+        vocab_size=tokenizer.vocab_size,
+        unknown_share=unknown,
+        skipped=len(corpus.skipped),
+        repaired=len(corpus.repaired),
+    )
+    write_json_atomic(job.out / "metrics.json", metrics)
+    return TextTrainOutcome(result, corpus, tokenizer.vocab_size, unknown)

@@ -1,0 +1,1 @@
+"""Embedding maps and training curves."""

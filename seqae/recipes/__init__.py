@@ -1,0 +1,1 @@
+"""Named training recipes (``seqae train --recipe NAME``): config files read by seqae.settings."""
