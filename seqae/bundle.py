@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -83,19 +85,40 @@ def save_bundle(path: Path, model: SequenceAutoencoder, features: FeatureConfig)
     return model_id
 
 
-def load_bundle(run: str | Path) -> ModelBundle:
-    """Load ``RUN/model.pt`` (or a bundle file given directly) for inference on the CPU."""
+@dataclass(frozen=True)
+class ModelKind:
+    """A whole model seqae can load: the ``kind`` its files carry, what it reads, and how a
+    loaded file becomes a bundle."""
+
+    name: str  # "speech", "text"
+    kind: str  # the "kind" field of its model.pt
+    modality: str  # what it reads: "audio" or "text"
+    from_payload: Callable[[dict, Path], Any]
+
+
+MODEL_KINDS: dict[str, ModelKind] = {}  # by the kind field of the file
+
+
+def register_model(kind: ModelKind) -> None:
+    MODEL_KINDS[kind.kind] = kind
+
+
+def load_bundle(run: str | Path):
+    """Load ``RUN/model.pt`` (or a bundle file given directly) for inference on the CPU,
+    whichever registered model it holds."""
     run = Path(run)
     path = run / BUNDLE_NAME if run.is_dir() else run
     if not path.is_file():
         raise SeqaeError(f"{path}: no trained model here (run 'seqae train' first)")
     payload = read_torch_file(path, "model")
-    if isinstance(payload, dict) and payload.get("kind") == "seqae-text-model":
-        from seqae.text.bundle import text_bundle_from_payload  # a sentence autoencoder
-
-        return text_bundle_from_payload(payload, path)  # type: ignore[return-value]
-    if not isinstance(payload, dict) or payload.get("kind") != "seqae-model":
+    kind = MODEL_KINDS.get(payload.get("kind")) if isinstance(payload, dict) else None
+    if kind is None:
         raise SeqaeError(f"{path}: not a seqae model file")
+    return kind.from_payload(payload, path)  # which checks the format version it reads
+
+
+def speech_bundle_from_payload(payload: dict, path: Path) -> ModelBundle:
+    """The speech autoencoder of a loaded ``model.pt`` payload of kind ``seqae-model``."""
     if payload.get("format_version") != FORMAT_VERSION:
         raise SeqaeError(
             f"{path}: model format {payload.get('format_version')} is not "
@@ -106,6 +129,16 @@ def load_bundle(run: str | Path) -> ModelBundle:
     model.eval()
     features = config_from_dict(FeatureConfig, payload["feature_config"])
     return ModelBundle(model=model, features=features, model_id=payload["model_id"], path=path)
+
+
+def _text_bundle_from_payload(payload: dict, path: Path):
+    from seqae.text.bundle import text_bundle_from_payload  # the text stack, when it is needed
+
+    return text_bundle_from_payload(payload, path)
+
+
+register_model(ModelKind("speech", "seqae-model", "audio", speech_bundle_from_payload))
+register_model(ModelKind("text", "seqae-text-model", "text", _text_bundle_from_payload))
 
 
 def read_torch_file(path: Path, what: str) -> object:

@@ -2,27 +2,22 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import os
-import time
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytorch_lightning as pl
 import torch
-from pytorch_lightning.callbacks import EarlyStopping, ModelCheckpoint, RichProgressBar
-from pytorch_lightning.loggers import CSVLogger
 
-from seqae.bundle import BUNDLE_NAME, load_weights, read_torch_file, save_bundle
+from seqae.bundle import BUNDLE_NAME, load_weights, save_bundle
 from seqae.config import FeatureConfig, ModelConfig, TrainConfig
 from seqae.data import AugmentConfig, SegmentDataset, partner_lists, split_indices
 from seqae.data.datamodule import SequenceDataModule
 from seqae.errors import SeqaeError
-from seqae.interrupts import AtomicCheckpointIO, StopOnSignal, fit_until_stopped
+from seqae.fitting import FitSettings, fit_module, load_best, write_metrics
 from seqae.lit_module import AutoencoderModule
 
 logger = logging.getLogger(__name__)
@@ -39,33 +34,6 @@ class TrainResult:
     seconds: float
     train_segments: int
     val_segments: int
-
-
-class _ProgressBar(RichProgressBar):
-    """Rich progress with the epoch losses only (no version number, no per-step noise)."""
-
-    def get_metrics(self, trainer, pl_module) -> dict:
-        metrics = super().get_metrics(trainer, pl_module)
-        metrics.pop("v_num", None)
-        metrics.pop("train_loss_step", None)
-        return metrics
-
-
-def _callbacks(out: Path, config: TrainConfig, has_val: bool, progress: bool) -> list:
-    monitor = "val_loss" if has_val else "train_loss_epoch"
-    callbacks = [
-        ModelCheckpoint(
-            dirpath=out / "checkpoints",
-            filename="best",
-            monitor=monitor,
-            mode="min",
-            save_last=True,
-        ),
-        EarlyStopping(monitor=monitor, mode="min", patience=config.patience),
-    ]
-    if progress:
-        callbacks.append(_ProgressBar(leave=True))
-    return callbacks
 
 
 def augment_config(train: TrainConfig) -> AugmentConfig:
@@ -144,66 +112,23 @@ def fit(
         module.model.set_embedding_statistics(  # trained unstandardised, measured at the end
             torch.zeros(model.embedding_dim), torch.ones(model.embedding_dim)
         )
-    last = out / "checkpoints" / "last.ckpt"
-    stopper = StopOnSignal(last)
-    trainer = make_trainer(
-        train.accelerator,
-        max_epochs=train.epochs,
-        **_parallel(train),
-        gradient_clip_val=train.gradient_clip,
-        callbacks=[*_callbacks(out, train, val_set is not None, progress), stopper],
-        plugins=[AtomicCheckpointIO()],
-        logger=CSVLogger(str(out), name="logs"),  # version_N per (re)start: nothing is overwritten
-        enable_progress_bar=progress,
-        enable_model_summary=False,
-        log_every_n_steps=10,
-        num_sanity_val_steps=0,
-    )
-    started = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*does not have many workers.*")
-        warnings.filterwarnings("ignore", message=".*bottleneck.*")
-        warnings.filterwarnings("ignore", message=".*smaller than the logging interval.*")
-        warnings.filterwarnings("ignore", message=".*exists and is not empty.*")
-        warnings.filterwarnings("ignore", message=".*LeafSpec.*is deprecated.*")
-        warnings.filterwarnings("ignore", message=".*Total length of .* across ranks is zero.*")
-        checkpoint = resume_from(last, resume)
-        fit = functools.partial(trainer.fit, module, datamodule=data, ckpt_path=checkpoint)
-        fit_until_stopped(fit, stopper, trainer)
+    trainer, seconds = fit_module(module, data, out, fit_settings(train), val_set is not None,
+                                  resume, progress)  # fmt: skip
     sizes = (len(train_set), len(val_set) if val_set is not None else 0)
     if trainer.is_global_zero:  # the other processes of a parallel run write nothing
         clean = train_set.clean_frames(range(len(log_mels)))
-        _export(trainer, module, features, out, time.perf_counter() - started, sizes, clean)
+        _export(trainer, module, features, out, seconds, sizes, clean)
     trainer.strategy.barrier("export")  # every process returns once the bundle is on disk
     metrics = json.loads((out / "metrics.json").read_text())
     return TrainResult(**{**metrics, "bundle": Path(metrics["bundle"])})
 
 
-def make_trainer(accelerator: str, **settings) -> pl.Trainer:
-    """A Lightning Trainer on ``accelerator``; one this machine lacks is refused in one line."""
-    from pytorch_lightning.utilities.exceptions import MisconfigurationException
-
-    try:
-        return pl.Trainer(accelerator=accelerator, **settings)
-    except MisconfigurationException as error:
-        raise SeqaeError(f"--accelerator {accelerator}: {str(error).splitlines()[0]}") from None
-
-
-def resume_from(last: Path, resume: bool) -> str | None:
-    """The checkpoint a run continues from, if any; a damaged one stops with one line."""
-    if not (resume and last.is_file()):
-        return None
-    try:
-        read_torch_file(last, "checkpoint")
-    except SeqaeError as error:
-        raise SeqaeError(f"{error}; or start over with --no-resume") from None
-    return str(last)
-
-
-def _parallel(train: TrainConfig) -> dict:
-    """The Trainer's process layout; the bucketing sampler shards batches itself."""
+def fit_settings(train: TrainConfig) -> FitSettings:
+    """How long and where: the process layout too (the bucketing sampler shards batches)."""
     layout = dict(devices=train.devices, num_nodes=train.num_nodes, use_distributed_sampler=False)
-    return {**layout, "strategy": train.strategy} if train.processes > 1 else layout
+    layout |= {"strategy": train.strategy} if train.processes > 1 else {}
+    return FitSettings(train.epochs, train.patience, train.gradient_clip, train.accelerator,
+                       layout=layout)  # fmt: skip
 
 
 def _set_threads(train: TrainConfig) -> None:
@@ -228,24 +153,16 @@ def embedding_statistics(model, frames: list[np.ndarray]) -> tuple[torch.Tensor,
 def _export(trainer, module, features, out: Path, seconds: float, sizes, frames) -> None:
     """Write the best weights, standardised over ``frames``, as the bundle, and
     ``metrics.json`` (both atomically)."""
-    checkpoint = trainer.checkpoint_callback
-    best_path = checkpoint.best_model_path or str(out / "checkpoints" / "last.ckpt")
-    state = torch.load(best_path, map_location="cpu", weights_only=True)["state_dict"]
-    module.cpu()  # trained on any accelerator; statistics and the bundle are made on the CPU
-    module.load_state_dict(state)
+    best = load_best(trainer, module, out)
     module.model.set_embedding_statistics(*embedding_statistics(module.model, frames))
     model_id = save_bundle(out / BUNDLE_NAME, module.model, features)
-    best = checkpoint.best_model_score
     result = TrainResult(
         model_id=model_id,
         bundle=out / BUNDLE_NAME,
         epochs=trainer.current_epoch,
-        best_val_loss=float(best) if best is not None else None,
+        best_val_loss=best,
         seconds=seconds,
         train_segments=sizes[0],
         val_segments=sizes[1],
     )
-    metrics = {**result.__dict__, "bundle": str(result.bundle)}
-    tmp = out / ".metrics.json.tmp"
-    tmp.write_text(json.dumps(metrics, indent=2) + "\n")
-    tmp.replace(out / "metrics.json")
+    write_metrics(out, {**result.__dict__, "bundle": str(result.bundle)})

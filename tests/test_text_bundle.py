@@ -65,3 +65,30 @@ def test_a_counting_bundle_from_before_the_length_pull_still_loads(tmp_path):
     torch.testing.assert_close(
         bundle.model.decoder.predict_length(z), model.decoder.predict_length(z)
     )
+
+
+def test_every_registered_model_loads_through_one_loader(tmp_path):
+    import numpy as np
+
+    from seqae.bundle import MODEL_KINDS, load_bundle, save_bundle
+    from seqae.config import FeatureConfig, ModelConfig
+    from seqae.models import SequenceAutoencoder
+
+    torch.manual_seed(0)
+    tokenizer = fit_tokenizer(TokenizerConfig(kind="word"), SENTENCES)
+    text = TextAutoencoder(TextModelConfig(vocab_size=tokenizer.vocab_size, **TINY))
+    save_text_bundle(tmp_path / "text.pt", text, tokenizer)
+    features = FeatureConfig()
+    speech = SequenceAutoencoder(
+        ModelConfig(
+            input_dim=features.dim, hidden_size=8, layers=1, embedding_dim=4, decoder_hidden_size=8
+        )  # fmt: skip
+    )
+    save_bundle(tmp_path / "speech.pt", speech, features)
+    inputs = {"speech": [np.zeros((7, features.dim), np.float32)], "text": SENTENCES}
+    assert {kind.name for kind in MODEL_KINDS.values()} == set(inputs)
+    for kind in MODEL_KINDS.values():
+        bundle = load_bundle(tmp_path / f"{kind.name}.pt")
+        assert bundle.modality == kind.modality
+        vectors = bundle.embed(inputs[kind.name])
+        assert vectors.shape[0] == len(inputs[kind.name]) and np.isfinite(vectors).all()

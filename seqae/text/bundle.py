@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from seqae.bundle import read_torch_file, save_atomic
+from seqae.bundle import save_atomic
 from seqae.errors import SeqaeError
 from seqae.models.text_autoencoder import TextAutoencoder
 from seqae.models.token_search import beam_search, greedy_decode
@@ -26,7 +26,6 @@ from seqae.text.tokenizers import PAD, Tokenizer, tokenizer_from_state
 
 FORMAT_VERSION = 1
 KIND = "seqae-text-model"
-AUDIO_KIND = "seqae-model"
 
 
 def pad_ids(sequences: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -151,24 +150,14 @@ def text_bundle_from_payload(payload: dict[str, Any], path: Path) -> TextModelBu
     return TextModelBundle(model, tokenizer, payload["model_id"], path)
 
 
-def read_payload(run: str | Path) -> tuple[dict[str, Any], Path]:
-    """Load ``RUN/model.pt`` (or a bundle file given directly) as a plain dict."""
-    run = Path(run)
-    path = run / "model.pt" if run.is_dir() else run
-    if not path.is_file():
-        raise SeqaeError(f"{path}: no trained model here (run 'seqae train' first)")
-    payload = read_torch_file(path, "model")
-    if not isinstance(payload, dict) or payload.get("kind") not in (KIND, AUDIO_KIND):
-        raise SeqaeError(f"{path}: not a seqae model file")
-    return payload, path
-
-
 def load_text_bundle(run: str | Path) -> TextModelBundle:
     """Load a sentence autoencoder for inference; an audio model is refused in one line."""
-    payload, path = read_payload(run)
-    if payload["kind"] != KIND:
+    from seqae.bundle import load_bundle
+
+    bundle = load_bundle(run)
+    if bundle.modality != "text":
         raise SeqaeError(
-            f"{path}: an audio model (trained on speech); it reads audio, not text "
+            f"{bundle.path}: an audio model (trained on speech); it reads audio, not text "
             "(train one with 'seqae train --modality text')"
         )
-    return text_bundle_from_payload(payload, path)
+    return bundle
