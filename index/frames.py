@@ -13,7 +13,6 @@ follow the previous part's; FrameStore reads the parts as one.
 
 from __future__ import annotations
 
-import os
 from bisect import bisect_right
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,6 +21,7 @@ import numpy as np
 
 from index.files import read_array
 from seqae.errors import SeqaeError
+from seqae.runs import replaced_atomically, save_array_atomic
 
 REMEDY = "re-run the command that wrote it (seqae embed, ingest or index build)"
 
@@ -32,14 +32,6 @@ def frames_path(directory: Path, name: str) -> Path:
 
 def offsets_path(directory: Path, name: str) -> Path:
     return directory / f"{name}-offsets.npy"
-
-
-def save_array_atomic(path: Path, array: np.ndarray) -> None:
-    """np.save through a temporary file and a rename, so readers never see half an array."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as handle:
-        np.save(handle, array)
-    os.replace(tmp, path)
 
 
 def pack_frames(sequences: list[np.ndarray], dim: int) -> tuple[np.ndarray, np.ndarray]:
@@ -90,21 +82,19 @@ def copy_frames(sources: Sequence[tuple[Path, str]], directory: Path, name: str)
     parts = [part for folder, source in sources for part in FrameStore(folder, source).parts()]
     total = sum(len(frames) for frames, _ in parts)
     dim = parts[0][0].shape[1] if parts else 0
-    target = frames_path(directory, name)
-    tmp = target.with_name(f".{target.name}.tmp")
-    out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float16, shape=(total, dim))
     offsets, done = [np.zeros(1, dtype=np.int64)], 0
-    for frames, part_offsets in parts:
-        if frames.shape[1] != dim:
-            raise ValueError(f"frames of dim {frames.shape[1]} and {dim} cannot be joined")
-        for start in range(0, len(frames), 1 << 20):  # 1 Mi frames at a time
-            chunk = frames[start : start + (1 << 20)]
-            out[done + start : done + start + len(chunk)] = chunk
-        offsets.append(part_offsets[1:] + done)
-        done += len(frames)
-    out.flush()
-    del out
-    os.replace(tmp, target)
+    with replaced_atomically(frames_path(directory, name)) as tmp:
+        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float16, shape=(total, dim))
+        for frames, part_offsets in parts:
+            if frames.shape[1] != dim:
+                raise ValueError(f"frames of dim {frames.shape[1]} and {dim} cannot be joined")
+            for start in range(0, len(frames), 1 << 20):  # 1 Mi frames at a time
+                chunk = frames[start : start + (1 << 20)]
+                out[done + start : done + start + len(chunk)] = chunk
+            offsets.append(part_offsets[1:] + done)
+            done += len(frames)
+        out.flush()
+        del out
     joined = np.concatenate(offsets)
     save_array_atomic(offsets_path(directory, name), joined)
     return len(joined) - 1

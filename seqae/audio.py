@@ -26,6 +26,7 @@ from librosa.feature import melspectrogram
 
 from seqae.config import FeatureConfig
 from seqae.errors import InputError
+from seqae.runs import replaced_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +104,15 @@ def load_audio(
 
         data = librosa.resample(data, orig_sr=rate, target_sr=sample_rate, res_type="soxr_hq")
     return np.ascontiguousarray(data, dtype=np.float32)
+
+
+def write_wav(path: Path, samples: np.ndarray, sample_rate: int) -> None:
+    """16-bit mono WAV, written whole or not at all (a temporary file, then a rename)."""
+    import soundfile as sf
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with replaced_atomically(path) as tmp:
+        sf.write(str(tmp), samples, sample_rate, subtype="PCM_16", format="WAV")
 
 
 # waveform -> log-mel spectrogram

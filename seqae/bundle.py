@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ from seqae.config import FeatureConfig, ModelConfig, config_from_dict
 from seqae.data import pad_batch
 from seqae.errors import SeqaeError
 from seqae.models import SequenceAutoencoder
+from seqae.runs import save_torch_atomic
 
 FORMAT_VERSION = 1
 BUNDLE_NAME = "model.pt"
@@ -81,7 +81,7 @@ def save_bundle(path: Path, model: SequenceAutoencoder, features: FeatureConfig)
         "feature_config": features.to_dict(),
         "state_dict": state,
     }
-    save_atomic(payload, path)
+    save_torch_atomic(payload, path)
     return model_id
 
 
@@ -171,12 +171,3 @@ def load_weights(model: SequenceAutoencoder, state: dict[str, torch.Tensor]) -> 
     missing, unexpected = model.load_state_dict(state, strict=False)
     if unexpected or set(missing) - set(STANDARDISATION):
         model.load_state_dict(state)  # raises, naming what does not fit
-
-
-def save_atomic(payload: dict, path: Path) -> None:
-    """``torch.save`` to a temporary file beside ``path``, then rename: never half a file."""
-    buffer = io.BytesIO()
-    torch.save(payload, buffer)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(buffer.getvalue())
-    tmp.replace(path)

@@ -9,7 +9,6 @@ autoencoders differ only in the module and the data they hand in.
 from __future__ import annotations
 
 import functools
-import json
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from pytorch_lightning.loggers import CSVLogger
 from seqae.bundle import read_torch_file
 from seqae.errors import SeqaeError
 from seqae.interrupts import AtomicCheckpointIO, StopOnSignal, fit_until_stopped
+from seqae.runs import write_json_atomic
 
 QUIET = (  # Lightning's advice that does not apply to these small CPU runs
     ".*does not have many workers.*",
@@ -142,6 +142,4 @@ def load_best(trainer: pl.Trainer, module: pl.LightningModule, out: Path) -> flo
 
 def write_metrics(out: Path, metrics: dict[str, Any]) -> None:
     """``metrics.json``, written whole."""
-    tmp = out / ".metrics.json.tmp"
-    tmp.write_text(json.dumps(metrics, indent=2, default=str) + "\n")
-    tmp.replace(out / "metrics.json")
+    write_json_atomic(out / "metrics.json", metrics)

@@ -8,7 +8,6 @@ moment leaves the previous checkpoint or the new one, never half of one.
 
 from __future__ import annotations
 
-import os
 import signal
 import threading
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from lightning_fabric.plugins.io.torch_io import TorchCheckpointIO
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from seqae.errors import SeqaeError
+from seqae.runs import replaced_atomically
 
 
 class Interrupted(SeqaeError):
@@ -36,9 +36,8 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     def save_checkpoint(self, checkpoint: dict[str, Any], path, storage_options=None) -> None:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        super().save_checkpoint(checkpoint, tmp, storage_options)
-        os.replace(tmp, path)
+        with replaced_atomically(path) as tmp:
+            super().save_checkpoint(checkpoint, tmp, storage_options)
 
 
 class StopOnSignal(pl.Callback):

@@ -214,3 +214,64 @@ def check_resumable(out: Path, new: dict, parts: Iterable[str]) -> None:
             f"{out}: holds a run with other settings ({shown}); pass --no-resume to start "
             "over or choose another --out"
         )
+
+
+# One way to write a file: into a temporary file beside it, then a rename over it, so that a
+# reader (or a job killed half-way) never sees half a file.
+
+
+@contextmanager
+def replaced_atomically(path: Path) -> Iterator[Path]:
+    """A temporary path (``.NAME.tmp`` beside ``path``) to write; it replaces ``path`` when the
+    block ends, and is removed if the block raises."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    with replaced_atomically(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_json_atomic(path: Path, data: dict) -> None:
+    write_text_atomic(path, json.dumps(data, indent=2, default=str) + "\n")
+
+
+def write_csv_atomic(path: Path, columns: list[str], rows: Iterable[dict]) -> None:
+    """A CSV file with a header row, from dict rows (UTF-8, ``\\n`` line ends)."""
+    import csv
+    import io
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text_atomic(path, buffer.getvalue())
+
+
+def save_array_atomic(path: Path, array) -> None:
+    """``np.save``, whole or not at all."""
+    import numpy as np
+
+    with replaced_atomically(path) as tmp, open(tmp, "wb") as handle:
+        np.save(handle, array)
+
+
+def save_torch_atomic(payload: dict, path: Path) -> None:
+    """``torch.save``, whole or not at all."""
+    import io
+
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    write_bytes_atomic(path, buffer.getvalue())

@@ -16,7 +16,6 @@ Layout of OUT::
 
 from __future__ import annotations
 
-import csv
 import io
 import logging
 import os
@@ -30,7 +29,9 @@ from pathlib import Path
 
 import numpy as np
 
+from seqae.audio import write_wav
 from seqae.errors import InputError, SeqaeError
+from seqae.runs import write_csv_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -295,16 +296,6 @@ def _sox_to_wav(source: Path) -> bytes:
     return result.stdout
 
 
-def _write_wav(path: Path, samples: np.ndarray, rate: int) -> None:
-    """Write 16-bit mono WAV through a temporary file and a rename."""
-    import soundfile as sf
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.wav")
-    sf.write(str(tmp), samples, rate, subtype="PCM_16")
-    os.replace(tmp, path)
-
-
 def wav_path(pair: Pair, speaker: str) -> Path:
     """Where a pair's recording by ``speaker`` goes, relative to OUT."""
     return Path("wav") / pair.language / speaker / f"{pair.name}.wav"
@@ -321,22 +312,11 @@ def _row(pair: Pair, speaker: str) -> dict[str, str]:
     }
 
 
-def _write_csv(path: Path, rows: list[dict[str, str]]) -> None:
-    from pipelines.embed.shards import write_text_atomic
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    write_text_atomic(path, buffer.getvalue())
-
-
 def _decode_pair(out: Path, pair: Pair, speakers: tuple[str, str]) -> None:
     """Decode both recordings of a pair before writing either, so a pair is whole or absent."""
     decoded = [decode(pair.archive_source), decode(pair.query_source)]
     for speaker, (samples, rate) in zip(speakers, decoded, strict=True):
-        _write_wav(out / wav_path(pair, speaker), samples, rate)
+        write_wav(out / wav_path(pair, speaker), samples, rate)
 
 
 def _prune(out: Path, speakers: dict[str, tuple[str, str]], kept: list[Pair]) -> None:
@@ -403,15 +383,15 @@ def write_manifests(out: Path, pairs: list[Pair], speakers: dict[str, tuple[str,
         mine = [p for p in pairs if p.language == code]
         for role, index in (("archive", 0), ("queries", 1)):
             rows = [_row(p, speakers[code][index]) for p in mine]
-            _write_csv(out / code / f"{role}.csv", rows)
+            write_csv_atomic(out / code / f"{role}.csv", COLUMNS, rows)
     for role, index in (("archive", 0), ("queries", 1)):
         rows = [_row(p, speakers[p.language][index]) for p in pairs]
-        _write_csv(out / "all" / f"{role}.csv", rows)
+        write_csv_atomic(out / "all" / f"{role}.csv", COLUMNS, rows)
 
 
 def write_readme(out: Path, config: PromptsConfig, summary: PromptsSummary) -> None:
     """Write OUT/README.md: what was made, from which packages, under which licences."""
-    from pipelines.embed.shards import write_text_atomic
+    from seqae.runs import write_text_atomic
 
     words = ", ".join(WORD_CATEGORIES)
     kept = "every paired prompt" if config.all_prompts else f"word prompts only ({words})"

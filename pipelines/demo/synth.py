@@ -6,7 +6,6 @@ of a word are the same. The corpus is deterministic for a given seed.
 
 from __future__ import annotations
 
-import csv
 import io
 import itertools
 import logging
@@ -20,7 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
+from seqae.audio import write_wav
 from seqae.errors import SeqaeError
+from seqae.runs import write_csv_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -207,23 +208,6 @@ def plan_utterance(text: str, speaker: Speaker, rng: np.random.Generator) -> Utt
     )
 
 
-def _write_wav(path: Path, samples: np.ndarray) -> None:
-    import soundfile as sf
-
-    tmp = path.with_suffix(".tmp.wav")
-    sf.write(str(tmp), samples, SAMPLE_RATE, subtype="PCM_16")
-    tmp.replace(path)
-
-
-def _write_csv(path: Path, columns: list[str], rows: list[dict]) -> None:
-    tmp = path.with_suffix(".tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-    tmp.replace(path)
-
-
 def _make_long(
     out: Path,
     index: int,
@@ -256,7 +240,7 @@ def _make_long(
     tail = np.zeros(int(pauses[-1] * SAMPLE_RATE), dtype=np.float32)
     audio = np.concatenate(pieces + [tail])
     floor = np.random.default_rng(plans[0].seed).standard_normal(len(audio)) * 1e-3
-    _write_wav(out / name, (audio + floor).astype(np.float32))
+    write_wav(out / name, (audio + floor).astype(np.float32), SAMPLE_RATE)
     return rows
 
 
@@ -278,7 +262,7 @@ def make_corpus(out: Path, config: SynthConfig, progress=None) -> dict[str, int]
 
     def work(job: tuple) -> dict:
         name, word, speaker, utt = job
-        _write_wav(out / name, render(utt))
+        write_wav(out / name, render(utt), SAMPLE_RATE)
         return {"path": name, "label": word, "speaker": speaker.name}
 
     # The first job runs alone: librosa compiles its kernels then, once, not in every thread.
@@ -295,10 +279,12 @@ def make_corpus(out: Path, config: SynthConfig, progress=None) -> dict[str, int]
             if progress:
                 progress(1)
     columns = ["path", "label", "speaker"]
-    _write_csv(out / "segments.csv", columns, rows)
-    _write_csv(out / "archive.csv", columns, [r for r in rows if r["speaker"] not in query_names])
-    _write_csv(out / "queries.csv", columns, [r for r in rows if r["speaker"] in query_names])
-    _write_csv(out / "long.csv", ["path", "start", "end", "label", "speaker"], long_rows)
+    write_csv_atomic(out / "segments.csv", columns, rows)
+    write_csv_atomic(
+        out / "archive.csv", columns, [r for r in rows if r["speaker"] not in query_names]
+    )
+    write_csv_atomic(out / "queries.csv", columns, [r for r in rows if r["speaker"] in query_names])
+    write_csv_atomic(out / "long.csv", ["path", "start", "end", "label", "speaker"], long_rows)
     return {
         "segments": len(rows),
         "long": config.long_recordings,

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pipelines.embed.shards import write_json_atomic, write_text_atomic
 from seqae.errors import SeqaeError
+from seqae.runs import write_json_atomic, write_text_atomic
 
 BIBLE_PROGRAM = "bible"
 SOURCE = (

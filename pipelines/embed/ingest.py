@@ -32,7 +32,6 @@ from pipelines.embed.shards import (
     new_info,
     record_shard,
     shard_is_intact,
-    write_json_atomic,
     write_shard,
 )
 from pipelines.io.manifest import AUDIO_SUFFIXES
@@ -40,7 +39,7 @@ from pipelines.io.stream import audio_duration
 from pipelines.segment.longform import SegmentSettings, long_segments
 from seqae.audio import missing_reason
 from seqae.errors import InputError, SeqaeError
-from seqae.runs import EMBEDDINGS, check_output_dir, writer_lock
+from seqae.runs import EMBEDDINGS, check_output_dir, write_json_atomic, writer_lock
 
 logger = logging.getLogger(__name__)
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,16 +27,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from index.files import read_array, read_parquet
-from index.frames import (
-    FrameStore,
-    frames_path,
-    has_frames,
-    offsets_path,
-    pack_frames,
-    save_array_atomic,
-    save_frames,
-)
+from index.frames import FrameStore, frames_path, has_frames, offsets_path, pack_frames, save_frames
 from seqae.errors import SeqaeError
+from seqae.runs import replaced_atomically, save_array_atomic
 
 # the embedding jobs redo a shard whose record does not match it
 SHARD_REMEDY = "re-run the job that wrote it (seqae embed or ingest redoes damaged shards)"
@@ -53,17 +45,6 @@ def vectors_file(directory: Path, shard: int) -> Path:
 
 def metadata_file(directory: Path, shard: int) -> Path:
     return directory / f"metadata-{shard:05d}.parquet"
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write text through a temporary file and a rename, so readers never see half a file."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
-def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    write_text_atomic(path, json.dumps(data, indent=2, default=str) + "\n")
 
 
 def frames_name(shard: int) -> str:
@@ -109,10 +90,8 @@ def write_shard(
         dim = frames[0].shape[1] if frames else 0
         save_frames(directory, frames_name(shard), *pack_frames(frames, dim))
     save_array_atomic(vectors_file(directory, shard), np.ascontiguousarray(vectors, np.float32))
-    target = metadata_file(directory, shard)
-    tmp = target.with_name(f".{target.name}.tmp")
-    pq.write_table(metadata, tmp)
-    os.replace(tmp, target)
+    with replaced_atomically(metadata_file(directory, shard)) as tmp:
+        pq.write_table(metadata, tmp)
     return {path.name: file_checksum(path) for path in shard_files(directory, shard)}
 
 

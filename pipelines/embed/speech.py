@@ -17,14 +17,13 @@ from pipelines.embed.shards import (
     new_info,
     record_shard,
     shard_is_intact,
-    write_json_atomic,
     write_shard,
 )
 from pipelines.io.extract import Extraction, extract_features
 from pipelines.io.manifest import Segment, metadata_columns, read_manifest
 from seqae.bundle import ModelBundle, load_bundle
 from seqae.errors import SeqaeError
-from seqae.runs import EMBEDDINGS, check_output_dir, writer_lock
+from seqae.runs import EMBEDDINGS, check_output_dir, write_json_atomic, writer_lock
 
 logger = logging.getLogger(__name__)
 

@@ -19,7 +19,6 @@ from pipelines.embed.shards import (
     read_info,
     record_shard,
     shard_is_intact,
-    write_json_atomic,
     write_shard,
 )
 from pipelines.embed.speech import EmbedSummary
@@ -31,7 +30,7 @@ from pipelines.io.corpus import (
     read_corpus,
 )
 from seqae.errors import SeqaeError
-from seqae.runs import EMBEDDINGS, check_output_dir, writer_lock
+from seqae.runs import EMBEDDINGS, check_output_dir, write_json_atomic, writer_lock
 from seqae.text.bundle import TextModelBundle, load_text_bundle
 
 

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 
-from pipelines.embed.shards import write_json_atomic, write_text_atomic
 from pipelines.io.extract import Extraction, extract_features, extract_long_segments
 from pipelines.io.manifest import read_manifest
 from pipelines.segment.longform import SEGMENT_MODES, SegmentSettings
@@ -21,7 +20,15 @@ from pipelines.segment.vad import VAD_METHODS
 from pipelines.train.pairs import PairReport, discover_pairs, label_pairs, pair_report
 from seqae.config import FeatureConfig, ModelConfig, TrainConfig
 from seqae.errors import SeqaeError
-from seqae.runs import RUN, check_not_input, check_output_dir, check_resumable, writer_lock
+from seqae.runs import (
+    RUN,
+    check_not_input,
+    check_output_dir,
+    check_resumable,
+    write_json_atomic,
+    write_text_atomic,
+    writer_lock,
+)
 
 logger = logging.getLogger(__name__)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 from dataclasses import dataclass, replace
@@ -11,11 +10,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pipelines.embed.shards import write_json_atomic
 from pipelines.io.corpus import Corpus, CorpusOptions, read_corpus
 from pipelines.train.speech import remove_run_part
 from seqae.errors import SeqaeError
-from seqae.runs import RUN, check_output_dir, check_resumable, writer_lock
+from seqae.runs import (
+    RUN,
+    check_output_dir,
+    check_resumable,
+    save_torch_atomic,
+    write_json_atomic,
+    writer_lock,
+)
 from seqae.text.config import TextModelConfig, TextTrainConfig, TokenizerConfig
 from seqae.text.tokenizers import Tokenizer, fit_tokenizer, tokenizer_from_state, unknown_share
 
@@ -79,11 +84,7 @@ def _tokenizer(job: TextTrainJob, texts: list[str], resume: bool) -> Tokenizer:
     if resume and path.is_file():
         return tokenizer_from_state(torch.load(path, weights_only=True))
     tokenizer = fit_tokenizer(job.tokens, texts)
-    buffer = io.BytesIO()
-    torch.save(tokenizer.state(), buffer)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(buffer.getvalue())
-    tmp.replace(path)
+    save_torch_atomic(tokenizer.state(), path)
     return tokenizer
 
 

@@ -117,7 +117,7 @@ def progress_bar(description: str, total: int | None) -> Iterator[Callable[[int]
 
 def write_command_record(directory: Path, config: dict[str, Any]) -> None:
     """Write the resolved config and the command line next to an output."""
-    from pipelines.embed.shards import write_json_atomic
+    from seqae.runs import write_json_atomic
 
     directory.mkdir(parents=True, exist_ok=True)
     write_json_atomic(directory / "command.json", {"argv": sys.argv, "config": config})

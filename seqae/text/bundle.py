@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from seqae.bundle import save_atomic
 from seqae.errors import SeqaeError
 from seqae.models.text_autoencoder import TextAutoencoder
 from seqae.models.token_search import beam_search, greedy_decode
+from seqae.runs import save_torch_atomic
 from seqae.text.config import TextModelConfig
 from seqae.text.tokenizers import PAD, Tokenizer, tokenizer_from_state
 
@@ -132,7 +132,7 @@ def save_text_bundle(path: Path, model: TextAutoencoder, tokenizer: Tokenizer) -
         "tokenizer": tokenizer.state(),
         "state_dict": state,
     }
-    save_atomic(payload, path)
+    save_torch_atomic(payload, path)
     return model_id
 
 
