@@ -35,6 +35,10 @@ class ModelBundle:
     def embedding_dim(self) -> int:
         return self.model.config.embedding_dim
 
+    def settings(self) -> dict:
+        """The input settings that travel with the vectors (an index checks them)."""
+        return self.features.to_dict()
+
     def check_features(self, features: FeatureConfig) -> None:
         """Refuse features computed with settings other than the training ones."""
         if features != self.features:

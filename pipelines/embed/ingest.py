@@ -26,13 +26,13 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from pipelines.embed.runner import Chunk, embed_shard
 from pipelines.embed.shards import (
     INFO_FILE,
     existing_info,
     new_info,
     record_shard,
     shard_is_intact,
-    write_shard,
 )
 from pipelines.io.manifest import AUDIO_SUFFIXES
 from pipelines.io.stream import audio_duration
@@ -146,8 +146,6 @@ def ingest_file(job: FileJob) -> dict:
     count = 0
     try:
         for part, (spans, features) in enumerate(_parts(job, bundle)):
-            shard = job.number * PARTS + part
-            vectors = bundle.embed(features, job.settings.batch_size)  # (n, E)
             table = pa.table(
                 {
                     "path": pa.array([str(job.path.resolve())] * len(spans), pa.string()),
@@ -157,7 +155,11 @@ def ingest_file(job: FileJob) -> dict:
                 }
             )
             frames = features if job.settings.store_frames else None
-            checksums[shard] = write_shard(job.out, shard, vectors, table, frames)
+            chunk = Chunk(inputs=features, table=table, frames=frames)
+            shard = job.number * PARTS + part
+            _, checksums[shard] = embed_shard(
+                job.out, shard, bundle, chunk, job.settings.batch_size
+            )
             count += len(spans)
     except Exception as error:  # one file that cannot be read or decoded must not end the job
         return {"name": job.name, "error": failure_line(job.path, error)}
