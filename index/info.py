@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from seqae.errors import SeqaeError
+from seqae.runs import INDEX_INFO_FILE
 
 FORMAT_VERSION = 2  # 2 added the factory's search defaults; version 1 (Flat only) still reads
 READABLE_VERSIONS = (1, 2)
 KIND = "seqae-index"
-INFO_FILE = "index.json"
+INFO_FILE = INDEX_INFO_FILE
 _REQUIRED = ("model_id", "model_path", "dim", "feature_config", "sources", "count", "created")
 _OPTIONAL = ("metric", "factory", "nprobe", "ef_search", "recall", "memory_budget")
 

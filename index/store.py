@@ -26,12 +26,11 @@ from index.params import search_parameters, stored_vectors, stores_exact_vectors
 from index.recall import Tuning
 from index.vectors import load_index, search_index
 from seqae.errors import SeqaeError
-from seqae.runs import INDEX, check_not_input, directory_kind
+from seqae.runs import INDEX, INDEX_FILE, INDEX_METADATA_FILE, check_not_input, directory_kind
 
 logger = logging.getLogger(__name__)
 
-INDEX_FILE = "index.faiss"
-METADATA_FILE = "metadata.parquet"
+METADATA_FILE = INDEX_METADATA_FILE
 Writer = Callable[[Path], None]
 
 

@@ -15,10 +15,10 @@ from seqae.config import FeatureConfig, ModelConfig, config_from_dict
 from seqae.data import pad_batch
 from seqae.errors import SeqaeError
 from seqae.models import SequenceAutoencoder
-from seqae.runs import save_torch_atomic
+from seqae.runs import MODEL_FILE, save_torch_atomic
 
 FORMAT_VERSION = 1
-BUNDLE_NAME = "model.pt"
+BUNDLE_NAME = MODEL_FILE
 
 
 @dataclass

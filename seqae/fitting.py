@@ -24,7 +24,7 @@ from pytorch_lightning.loggers import CSVLogger
 from seqae.bundle import read_torch_file
 from seqae.errors import SeqaeError
 from seqae.interrupts import AtomicCheckpointIO, StopOnSignal, fit_until_stopped
-from seqae.runs import write_json_atomic
+from seqae.runs import CHECKPOINTS_DIR, LOGS_DIR, METRICS_FILE, last_checkpoint, write_json_atomic
 
 QUIET = (  # Lightning's advice that does not apply to these small CPU runs
     ".*does not have many workers.*",
@@ -63,7 +63,7 @@ def _callbacks(out: Path, settings: FitSettings, has_val: bool, progress: bool) 
     monitor = "val_loss" if has_val else "train_loss_epoch"
     callbacks = [
         ModelCheckpoint(
-            dirpath=out / "checkpoints", filename="best", monitor=monitor, mode="min",
+            dirpath=out / CHECKPOINTS_DIR, filename="best", monitor=monitor, mode="min",
             save_last=True,
         ),
         EarlyStopping(monitor=monitor, mode="min", patience=settings.patience),
@@ -102,7 +102,7 @@ def fit_module(
     progress: bool = True,
 ) -> tuple[pl.Trainer, float]:
     """Fit ``module`` on ``data``, checkpointing into ``out``; (the trainer, seconds taken)."""
-    last = out / "checkpoints" / "last.ckpt"
+    last = last_checkpoint(out)
     stopper = StopOnSignal(last)
     minutes = settings.max_minutes
     trainer = make_trainer(
@@ -113,7 +113,9 @@ def fit_module(
         gradient_clip_val=settings.gradient_clip,
         callbacks=[*_callbacks(out, settings, has_val, progress), stopper],
         plugins=[AtomicCheckpointIO()],
-        logger=CSVLogger(str(out), name="logs"),  # version_N per (re)start: nothing is overwritten
+        logger=CSVLogger(
+            str(out), name=LOGS_DIR
+        ),  # version_N per (re)start: nothing is overwritten
         enable_progress_bar=progress,
         enable_model_summary=False,
         log_every_n_steps=settings.log_every_n_steps,
@@ -133,7 +135,7 @@ def load_best(trainer: pl.Trainer, module: pl.LightningModule, out: Path) -> flo
     """Put the best epoch's weights (else the last's) into ``module``, on the CPU, where the
     bundle and its id are made; returns the best monitored loss."""
     best = trainer.checkpoint_callback
-    path = best.best_model_path or str(out / "checkpoints" / "last.ckpt")
+    path = best.best_model_path or str(last_checkpoint(out))
     state = torch.load(path, map_location="cpu", weights_only=True)["state_dict"]
     module.cpu()
     module.load_state_dict(state)
@@ -142,4 +144,4 @@ def load_best(trainer: pl.Trainer, module: pl.LightningModule, out: Path) -> flo
 
 def write_metrics(out: Path, metrics: dict[str, Any]) -> None:
     """``metrics.json``, written whole."""
-    write_json_atomic(out / "metrics.json", metrics)
+    write_json_atomic(out / METRICS_FILE, metrics)

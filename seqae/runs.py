@@ -33,12 +33,38 @@ RUN = "run"
 EMBEDDINGS = "embeddings"
 INDEX = "index"
 
+# The files of a run directory (RUN) ...
+CONFIG_FILE = "config.json"  # the resolved settings (itself a config file for --config)
+COMMAND_FILE = "command.json"  # the command line and settings that made RUN, EMB or IDX
+METRICS_FILE = "metrics.json"
+MODEL_FILE = "model.pt"  # the bundle: weights, their id, the settings they read
+CHECKPOINTS_DIR = "checkpoints"
+LAST_CHECKPOINT = "last.ckpt"
+LOGS_DIR = "logs"
+PRETRAIN_DIR = "pretrain"  # the denoising stage of a paired objective, a run of its own
+PAIRS_FILE = "pairs.csv"
+PAIRS_REPORT = "pairs.json"
+TOKENIZER_FILE = "tokenizer.pt"
+SEEDS_DIR = "seeds"  # eval qbe --seeds: the recipe retrained with other seeds
+# ... of an embedding directory (EMB; its shards are named in pipelines.embed.shards) ...
+EMBEDDINGS_FILE = "embeddings.json"
+# ... and of an index directory (IDX)
+INDEX_INFO_FILE = "index.json"
+INDEX_FILE = "index.faiss"
+INDEX_METADATA_FILE = "metadata.parquet"
+FRAMES_NAME = "frames"  # the stored frames for DTW re-ranking
+
+
+def last_checkpoint(run: Path) -> Path:
+    return run / CHECKPOINTS_DIR / LAST_CHECKPOINT
+
+
 # The file that marks each kind of directory, and the "kind" field it holds (None: a run's
 # config.json has no kind field; it is recognised by its sections).
 _MARKERS = {
-    RUN: ("config.json", None),
-    EMBEDDINGS: ("embeddings.json", "seqae-embeddings"),
-    INDEX: ("index.json", "seqae-index"),
+    RUN: (CONFIG_FILE, None),
+    EMBEDDINGS: (EMBEDDINGS_FILE, "seqae-embeddings"),
+    INDEX: (INDEX_INFO_FILE, "seqae-index"),
 }
 _NAMES = {RUN: "run directory", EMBEDDINGS: "embedding directory", INDEX: "index directory"}
 

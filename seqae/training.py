@@ -19,6 +19,7 @@ from seqae.data.datamodule import SequenceDataModule
 from seqae.errors import SeqaeError
 from seqae.fitting import FitSettings, fit_module, load_best, write_metrics
 from seqae.lit_module import AutoencoderModule
+from seqae.runs import METRICS_FILE
 
 logger = logging.getLogger(__name__)
 
@@ -119,7 +120,7 @@ def fit(
         clean = train_set.clean_frames(range(len(log_mels)))
         _export(trainer, module, features, out, seconds, sizes, clean)
     trainer.strategy.barrier("export")  # every process returns once the bundle is on disk
-    metrics = json.loads((out / "metrics.json").read_text())
+    metrics = json.loads((out / METRICS_FILE).read_text())
     return TrainResult(**{**metrics, "bundle": Path(metrics["bundle"])})
 
 

@@ -29,14 +29,14 @@ import pyarrow.parquet as pq
 from index.files import read_array, read_parquet
 from index.frames import FrameStore, frames_path, has_frames, offsets_path, pack_frames, save_frames
 from seqae.errors import SeqaeError
-from seqae.runs import replaced_atomically, save_array_atomic
+from seqae.runs import EMBEDDINGS_FILE, replaced_atomically, save_array_atomic
 
 # the embedding jobs redo a shard whose record does not match it
 SHARD_REMEDY = "re-run the job that wrote it (seqae embed or ingest redoes damaged shards)"
 FORMAT_VERSION = 1
 REQUIRED = {"model_id": str, "dim": int, "shards": list, "count": int, "feature_config": dict}
 KIND = "seqae-embeddings"
-INFO_FILE = "embeddings.json"
+INFO_FILE = EMBEDDINGS_FILE
 
 
 def vectors_file(directory: Path, shard: int) -> Path:

@@ -19,9 +19,8 @@ from index.store import check_out_dir, open_index_dir, stored_info, write_index_
 from pipelines.search.sources import EmbeddingSource
 from seqae.bundle import BUNDLE_NAME, ModelBundle, load_bundle
 from seqae.errors import SeqaeError
-from seqae.runs import writer_lock
+from seqae.runs import FRAMES_NAME, writer_lock
 
-FRAMES_NAME = "frames"
 PROGRESS_MIN = 50_000  # builds smaller than this finish too fast for a progress bar
 Advance = Callable[[int], None]
 Progress = Callable[[str, int], AbstractContextManager[Advance]]

@@ -21,7 +21,7 @@ from index.vectors import search_index
 from pipelines.search.build import FRAMES_NAME, Progress, progress_for
 from pipelines.search.sources import EmbeddingSource, source_vectors
 from seqae.errors import SeqaeError
-from seqae.runs import writer_lock
+from seqae.runs import EMBEDDINGS_FILE, writer_lock
 
 
 def _check_addition(index_dir: Path, info: StoredIndexInfo, source: EmbeddingSource) -> None:
@@ -45,7 +45,7 @@ def _check_addition(index_dir: Path, info: StoredIndexInfo, source: EmbeddingSou
 def _exact_source(info: StoredIndexInfo, new: Path) -> Callable[[], Iterable[np.ndarray]] | None:
     """All of an index's vectors from its embedding directories (None if some are gone)."""
     paths = [Path(source) for source in info.sources] + [new]
-    if not all((path / "embeddings.json").is_file() for path in paths):
+    if not all((path / EMBEDDINGS_FILE).is_file() for path in paths):
         return None
     return lambda: source_vectors(paths)
 
@@ -145,7 +145,7 @@ def _exact_vectors(opened: SearchIndex) -> tuple[Callable[[], Iterable[np.ndarra
     if stores_exact_vectors(opened.index):
         return (lambda: stored_vectors(opened.index)), "index"
     paths = [Path(source) for source in opened.info.sources]
-    missing = [str(p) for p in paths if not (p / "embeddings.json").is_file()]
+    missing = [str(p) for p in paths if not (p / EMBEDDINGS_FILE).is_file()]
     if missing:
         raise SeqaeError(
             f"{opened.path}: {opened.info.factory} keeps no exact vectors and its source "

@@ -10,8 +10,7 @@ from pipelines.segment.longform import SegmentSettings
 from pipelines.train.speech import CONFIG_FILE, TrainJob, load_training_data, run_training
 from seqae.config import FeatureConfig, ModelConfig, TrainConfig, config_from_dict
 from seqae.errors import SeqaeError
-
-SEEDS_DIR = "seeds"
+from seqae.runs import METRICS_FILE, MODEL_FILE, SEEDS_DIR
 
 
 def job_of(run: Path) -> TrainJob:
@@ -42,7 +41,7 @@ def seed_runs(run: Path, count: int, bars: bool = True) -> list[Path]:
     for seed in range(job.train.seed + 1, job.train.seed + count):
         out = run / SEEDS_DIR / f"seed-{seed}"
         runs.append(out)
-        if (out / "model.pt").is_file() and (out / "metrics.json").is_file():
+        if (out / MODEL_FILE).is_file() and (out / METRICS_FILE).is_file():
             continue
         other = replace(job, out=out, train=replace(job.train, seed=seed), resume=True)
         run_training(other, load_training_data(other), bars=bars)

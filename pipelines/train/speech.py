@@ -21,20 +21,25 @@ from pipelines.train.pairs import PairReport, discover_pairs, label_pairs, pair_
 from seqae.config import FeatureConfig, ModelConfig, TrainConfig
 from seqae.errors import SeqaeError
 from seqae.runs import (
+    CHECKPOINTS_DIR,
+    CONFIG_FILE,
+    LOGS_DIR,
+    METRICS_FILE,
+    MODEL_FILE,
+    PAIRS_FILE,
+    PAIRS_REPORT,
+    PRETRAIN_DIR,
     RUN,
     check_not_input,
     check_output_dir,
     check_resumable,
+    last_checkpoint,
     write_json_atomic,
     write_text_atomic,
     writer_lock,
 )
 
 logger = logging.getLogger(__name__)
-
-CONFIG_FILE = "config.json"
-PRETRAIN_DIR = "pretrain"
-PAIRS_FILE = "pairs.csv"
 
 
 @dataclass(frozen=True)
@@ -71,14 +76,14 @@ def _resolved_config(job: TrainJob) -> dict:
 
 def _check_resume(job: TrainJob, config: dict) -> bool:
     """True if the run directory holds a compatible run to continue; clears it if told to."""
-    last = job.out / "checkpoints" / "last.ckpt"
+    last = last_checkpoint(job.out)
     if is_main_process():
         check_output_dir(job.out, RUN, inputs=(job.source,))
     if not job.resume:
-        for name in ("checkpoints", "logs", PRETRAIN_DIR) if is_main_process() else ():
+        for name in (CHECKPOINTS_DIR, LOGS_DIR, PRETRAIN_DIR) if is_main_process() else ():
             remove_run_part(job.out / name, inputs=(job.source,))
         return False
-    if not last.is_file() and not (job.out / PRETRAIN_DIR / "model.pt").is_file():
+    if not last.is_file() and not (job.out / PRETRAIN_DIR / MODEL_FILE).is_file():
         return False
     check_resumable(job.out, config, ("source", "features", "model", "train", "segments"))
     logger.info("resuming from %s", last)
@@ -155,7 +160,7 @@ def run_training(job: TrainJob, data: TrainingData, bars: bool = True):
     pairs, report = make_pairs(job.train, data.extraction, pretrain)
     if main:
         _write_pairs(job.out / PAIRS_FILE, data.extraction, pairs)
-        write_json_atomic(job.out / "pairs.json", report.to_dict())
+        write_json_atomic(job.out / PAIRS_REPORT, report.to_dict())
     logger.info(
         "%d pairs (%s) covering %d segments", report.pairs, report.source, report.segments_paired
     )
@@ -172,12 +177,12 @@ def run_training(job: TrainJob, data: TrainingData, bars: bool = True):
         **common,
     )
     # the run's training time counts both stages
-    before = json.loads((job.out / PRETRAIN_DIR / "metrics.json").read_text())["seconds"]
+    before = json.loads((job.out / PRETRAIN_DIR / METRICS_FILE).read_text())["seconds"]
     result = replace(result, seconds=result.seconds + before)
-    metrics = json.loads((job.out / "metrics.json").read_text())
+    metrics = json.loads((job.out / METRICS_FILE).read_text())
     metrics.update(seconds=result.seconds, pretrain_seconds=before, pairs=report.to_dict())
     if main:
-        write_json_atomic(job.out / "metrics.json", metrics)
+        write_json_atomic(job.out / METRICS_FILE, metrics)
     return result
 
 
@@ -186,7 +191,7 @@ def _pretrain(job: TrainJob, data: TrainingData, fit, common: dict):
     from seqae.bundle import load_bundle
 
     out = job.out / PRETRAIN_DIR
-    if not (data.resume and (out / "model.pt").is_file()):
+    if not (data.resume and (out / MODEL_FILE).is_file()):
         settings = replace(job.train, objective="dae", epochs=job.train.pretrain_epochs)
         logger.info("pretraining a denoising autoencoder for %d epochs", settings.epochs)
         fit(data.extraction.features, train=settings, out=out, resume=data.resume, **common)

@@ -14,9 +14,15 @@ from pipelines.io.corpus import Corpus, CorpusOptions, read_corpus
 from pipelines.train.speech import remove_run_part
 from seqae.errors import SeqaeError
 from seqae.runs import (
+    CHECKPOINTS_DIR,
+    CONFIG_FILE,
+    LOGS_DIR,
+    METRICS_FILE,
     RUN,
+    TOKENIZER_FILE,
     check_output_dir,
     check_resumable,
+    last_checkpoint,
     save_torch_atomic,
     write_json_atomic,
     writer_lock,
@@ -25,9 +31,6 @@ from seqae.text.config import TextModelConfig, TextTrainConfig, TokenizerConfig
 from seqae.text.tokenizers import Tokenizer, fit_tokenizer, tokenizer_from_state, unknown_share
 
 logger = logging.getLogger(__name__)
-
-CONFIG_FILE = "config.json"
-TOKENIZER_FILE = "tokenizer.pt"
 
 
 @dataclass(frozen=True)
@@ -66,15 +69,15 @@ class TextTrainOutcome:
 def _check_resume(job: TextTrainJob) -> bool:
     """True if the run directory holds a compatible run to continue; clears it if told to."""
     if not job.resume:
-        for name in ("checkpoints", "logs"):
+        for name in (CHECKPOINTS_DIR, LOGS_DIR):
             remove_run_part(job.out / name, inputs=(job.source,))
         (job.out / TOKENIZER_FILE).unlink(missing_ok=True)
         return False
-    if not (job.out / "checkpoints" / "last.ckpt").is_file():
+    if not (last_checkpoint(job.out)).is_file():
         return False
     parts = ("modality", "source", "corpus", "tokens", "model", "train")
     check_resumable(job.out, job.resolved_config(), parts)
-    logger.info("resuming from %s", job.out / "checkpoints" / "last.ckpt")
+    logger.info("resuming from %s", last_checkpoint(job.out))
     return True
 
 
@@ -109,12 +112,12 @@ def _train(job: TextTrainJob, corpus: Corpus, bars: bool, fit_text) -> TextTrain
     sentences = [np.asarray(tokenizer.encode(t), dtype=np.int64) for t in corpus.texts]
     result = fit_text(sentences, tokenizer, model, job.train, job.out, resume, bars)
     unknown = unknown_share(tokenizer, corpus.texts)
-    metrics = json.loads((job.out / "metrics.json").read_text())
+    metrics = json.loads((job.out / METRICS_FILE).read_text())
     metrics.update(
         vocab_size=tokenizer.vocab_size,
         unknown_share=unknown,
         skipped=len(corpus.skipped),
         repaired=len(corpus.repaired),
     )
-    write_json_atomic(job.out / "metrics.json", metrics)
+    write_json_atomic(job.out / METRICS_FILE, metrics)
     return TextTrainOutcome(result, corpus, tokenizer.vocab_size, unknown)

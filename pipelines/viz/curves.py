@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from seqae.errors import SeqaeError
+from seqae.runs import LOGS_DIR, PRETRAIN_DIR
 
-STAGES = (("pretrain", "pretraining"), ("", "training"))
+STAGES = ((PRETRAIN_DIR, "pretraining"), ("", "training"))
 SPLITS = ("train", "val", "test")
 SKIPPED = {"epoch", "step"}
 
@@ -92,7 +93,7 @@ def read_run_metrics(run: Path) -> list[Stage]:
     run = Path(run)
     if not run.is_dir():
         raise SeqaeError(f"{run}: no such run directory")
-    stages = [read_stage(run / prefix / "logs", name) for prefix, name in STAGES]
+    stages = [read_stage(run / prefix / LOGS_DIR, name) for prefix, name in STAGES]
     found = [stage for stage in stages if stage is not None and stage.series]
     if not found:
         raise SeqaeError(f"{run}: no logged metrics (logs/version_*/metrics.csv) in this run")
