@@ -242,6 +242,43 @@ def check_resumable(out: Path, new: dict, parts: Iterable[str]) -> None:
         )
 
 
+def resume_or_start_over(
+    out: Path,
+    resume: bool,
+    config: dict,
+    parts: Iterable[str],
+    inputs: Iterable[Path],
+    stages: Iterable[str] = (),
+    files: Iterable[str] = (),
+    writer: bool = True,
+) -> bool:
+    """The one resume check of both modalities: True if ``out`` holds a run to continue.
+
+    Its recorded settings must agree with ``config`` in ``parts`` (see check_resumable). With
+    ``resume`` False the checkpoints and logs, the ``stages`` (sub-runs such as the pretraining)
+    and ``files`` are deleted first, never an input; ``writer`` False (the extra processes of a
+    parallel run) deletes nothing.
+    """
+    import shutil
+
+    inputs = tuple(inputs)
+    if writer:
+        check_output_dir(out, RUN, inputs=inputs)
+    if not resume:
+        for name in (CHECKPOINTS_DIR, LOGS_DIR, *stages) if writer else ():
+            check_not_input(out / name, inputs)
+            shutil.rmtree(out / name, ignore_errors=True)
+        for name in files if writer else ():
+            (out / name).unlink(missing_ok=True)
+        return False
+    begun = [last_checkpoint(out), *(out / stage / MODEL_FILE for stage in stages)]
+    if not any(path.is_file() for path in begun):
+        return False
+    check_resumable(out, config, parts)
+    logger.info("resuming the run in %s", out)
+    return True
+
+
 # One way to write a file: into a temporary file beside it, then a rename over it, so that a
 # reader (or a job killed half-way) never sees half a file.
 

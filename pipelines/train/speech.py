@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
@@ -21,19 +20,13 @@ from pipelines.train.pairs import PairReport, discover_pairs, label_pairs, pair_
 from seqae.config import FeatureConfig, ModelConfig, TrainConfig
 from seqae.errors import SeqaeError
 from seqae.runs import (
-    CHECKPOINTS_DIR,
     CONFIG_FILE,
-    LOGS_DIR,
     METRICS_FILE,
     MODEL_FILE,
     PAIRS_FILE,
     PAIRS_REPORT,
     PRETRAIN_DIR,
-    RUN,
-    check_not_input,
-    check_output_dir,
-    check_resumable,
-    last_checkpoint,
+    resume_or_start_over,
     write_json_atomic,
     write_text_atomic,
     writer_lock,
@@ -76,24 +69,9 @@ def _resolved_config(job: TrainJob) -> dict:
 
 def _check_resume(job: TrainJob, config: dict) -> bool:
     """True if the run directory holds a compatible run to continue; clears it if told to."""
-    last = last_checkpoint(job.out)
-    if is_main_process():
-        check_output_dir(job.out, RUN, inputs=(job.source,))
-    if not job.resume:
-        for name in (CHECKPOINTS_DIR, LOGS_DIR, PRETRAIN_DIR) if is_main_process() else ():
-            remove_run_part(job.out / name, inputs=(job.source,))
-        return False
-    if not last.is_file() and not (job.out / PRETRAIN_DIR / MODEL_FILE).is_file():
-        return False
-    check_resumable(job.out, config, ("source", "features", "model", "train", "segments"))
-    logger.info("resuming from %s", last)
-    return True
-
-
-def remove_run_part(path: Path, inputs: tuple[Path, ...]) -> None:
-    """Delete a part of a run directory that --no-resume starts over (never an input)."""
-    check_not_input(path, inputs)
-    shutil.rmtree(path, ignore_errors=True)
+    parts = ("source", "features", "model", "train", "segments")
+    return resume_or_start_over(job.out, job.resume, config, parts, (job.source,),
+                                stages=(PRETRAIN_DIR,), writer=is_main_process())  # fmt: skip
 
 
 def train_model(job: TrainJob, progress: Callable[[int], None] | None = None, bars: bool = True):

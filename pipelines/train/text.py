@@ -11,18 +11,14 @@ import numpy as np
 import torch
 
 from pipelines.io.corpus import Corpus, CorpusOptions, read_corpus
-from pipelines.train.speech import remove_run_part
 from seqae.errors import SeqaeError
 from seqae.runs import (
-    CHECKPOINTS_DIR,
     CONFIG_FILE,
-    LOGS_DIR,
     METRICS_FILE,
     RUN,
     TOKENIZER_FILE,
     check_output_dir,
-    check_resumable,
-    last_checkpoint,
+    resume_or_start_over,
     save_torch_atomic,
     write_json_atomic,
     writer_lock,
@@ -68,17 +64,9 @@ class TextTrainOutcome:
 
 def _check_resume(job: TextTrainJob) -> bool:
     """True if the run directory holds a compatible run to continue; clears it if told to."""
-    if not job.resume:
-        for name in (CHECKPOINTS_DIR, LOGS_DIR):
-            remove_run_part(job.out / name, inputs=(job.source,))
-        (job.out / TOKENIZER_FILE).unlink(missing_ok=True)
-        return False
-    if not (last_checkpoint(job.out)).is_file():
-        return False
     parts = ("modality", "source", "corpus", "tokens", "model", "train")
-    check_resumable(job.out, job.resolved_config(), parts)
-    logger.info("resuming from %s", last_checkpoint(job.out))
-    return True
+    return resume_or_start_over(job.out, job.resume, job.resolved_config(), parts, (job.source,),
+                                files=(TOKENIZER_FILE,))  # fmt: skip
 
 
 def _tokenizer(job: TextTrainJob, texts: list[str], resume: bool) -> Tokenizer:
