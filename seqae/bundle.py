@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -15,6 +13,7 @@ from seqae.config import FeatureConfig, ModelConfig, config_from_dict
 from seqae.data import pad_batch
 from seqae.errors import SeqaeError
 from seqae.models import SequenceAutoencoder
+from seqae.models.registry import MODEL_KINDS, ModelKind, register_model
 from seqae.runs import MODEL_FILE, save_torch_atomic
 
 FORMAT_VERSION = 1
@@ -87,24 +86,6 @@ def save_bundle(path: Path, model: SequenceAutoencoder, features: FeatureConfig)
     }
     save_torch_atomic(payload, path)
     return model_id
-
-
-@dataclass(frozen=True)
-class ModelKind:
-    """A whole model seqae can load: the ``kind`` its files carry, what it reads, and how a
-    loaded file becomes a bundle."""
-
-    name: str  # "speech", "text"
-    kind: str  # the "kind" field of its model.pt
-    modality: str  # what it reads: "audio" or "text"
-    from_payload: Callable[[dict, Path], Any]
-
-
-MODEL_KINDS: dict[str, ModelKind] = {}  # by the kind field of the file
-
-
-def register_model(kind: ModelKind) -> None:
-    MODEL_KINDS[kind.kind] = kind
 
 
 def load_bundle(run: str | Path):

@@ -1,8 +1,12 @@
-"""One registry and one factory for encoders, so cell types are not if/else chains."""
+"""Registries instead of if/else chains: of encoders (one factory builds any ``--cell``), and
+of whole models (what each kind of model file is, and how it is loaded)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from torch import nn
 
@@ -51,3 +55,21 @@ def build_encoder(config: ModelConfig) -> nn.Module:
     """Build the encoder that ``config.cell`` names."""
     _check_name(config.cell)
     return _ENCODERS[config.cell](config)
+
+
+@dataclass(frozen=True)
+class ModelKind:
+    """A whole model seqae can load: the ``kind`` its files carry, what it reads, and how a
+    loaded file becomes a bundle."""
+
+    name: str  # "speech", "text"
+    kind: str  # the "kind" field of its model.pt
+    modality: str  # what it reads: "audio" or "text"
+    from_payload: Callable[[dict, Path], Any]
+
+
+MODEL_KINDS: dict[str, ModelKind] = {}  # by the kind field of the file
+
+
+def register_model(kind: ModelKind) -> None:
+    MODEL_KINDS[kind.kind] = kind
