@@ -10,10 +10,10 @@ from seqae.cli.embed import embed
 from seqae.cli.ingest import ingest
 from seqae.cli.listen import listen
 from seqae.cli.prompts import prompts
+from seqae.cli.reconstruct import reconstruct
 from seqae.cli.search import search
 from seqae.cli.serve import serve
-from seqae.cli.synth import synth
-from seqae.cli.text import reconstruct, synth_text
+from seqae.cli.synth import synth, synth_text
 from seqae.cli.train import train
 from seqae.cli.viz import plot, viz
 

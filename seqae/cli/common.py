@@ -135,3 +135,24 @@ def report_skipped(skipped: list[str], limit: int = 10) -> None:
         err_console.print(f"[yellow]skipped[/] {reason}", highlight=False, soft_wrap=True)
     if len(skipped) > limit:
         err_console.print(f"[yellow]... and {len(skipped) - limit} more skipped[/]")
+
+
+def refuse_text_input(run: Path, source: Path) -> None:
+    """An audio model given a text corpus stops with a one-line error."""
+    from pipelines.io.corpus import looks_like_text
+    from seqae.errors import SeqaeError
+
+    if looks_like_text(source):
+        raise SeqaeError(
+            f"{run}: an audio model (trained on speech); {source} holds text "
+            "(train a text model with 'seqae train --modality text')"
+        )
+
+
+def report_corpus(skipped: list[str], repaired: list[str], limit: int = 10) -> None:
+    """Say which lines were repaired (kept) and which were skipped, and why."""
+    for note in repaired[:limit]:
+        err_console.print(f"[yellow]warning[/] {note}", highlight=False, soft_wrap=True)
+    if len(repaired) > limit:
+        err_console.print(f"[yellow]... and {len(repaired) - limit} more warnings[/]")
+    report_skipped(skipped, limit)

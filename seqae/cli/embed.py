@@ -11,6 +11,8 @@ from seqae.cli.common import (
     cli_command,
     console,
     progress_bar,
+    refuse_text_input,
+    report_corpus,
     report_skipped,
     write_command_record,
 )
@@ -41,11 +43,7 @@ def embed(
 
     bundle = load_bundle(run)  # read once: it says which modality, and it embeds
     if bundle.modality == "text":
-        from seqae.cli.text import embed_text
-
         return embed_text(run, manifest, out, shard_size, batch_size, text_column, bundle)
-    from seqae.cli.text import refuse_text_input
-
     refuse_text_input(run, manifest)
 
     total = len(read_manifest(manifest))
@@ -74,4 +72,33 @@ def embed(
     console.print(
         f"embedded {summary.embedded} segments, kept {summary.reused} from earlier runs, "
         f"skipped {len(summary.skipped)}; model {summary.model_id} -> {out}"
+    )
+
+
+def embed_text(
+    run: Path,
+    corpus: Path,
+    out: Path,
+    shard_size: int,
+    batch_size: int,
+    text_column: str,
+    bundle=None,
+) -> None:
+    """``seqae embed`` for a text model: every sentence of CORPUS into shards."""
+    from pipelines.embed.text import embed_corpus
+    from pipelines.io.corpus import CorpusOptions, read_corpus
+
+    options = CorpusOptions(text_column=text_column)
+    total = len(read_corpus(corpus, options).sentences)
+    with progress_bar("embedding", total) as advance:
+        summary, repaired = embed_corpus(
+            run, corpus, out, options, shard_size, batch_size, progress=advance, bundle=bundle
+        )
+    record = {"run": str(run), "corpus": str(corpus), "shard_size": shard_size}
+    write_command_record(out, {**record, "batch_size": batch_size, "text_column": text_column})
+    report_corpus(summary.skipped, repaired)
+    console.print(
+        f"embedded {summary.embedded} sentences, kept {summary.reused} from earlier runs, "
+        f"skipped {len(summary.skipped)} lines; model {summary.model_id} -> {out}",
+        soft_wrap=True,
     )

@@ -47,7 +47,6 @@ def search(
     sentences of a text index nearest to an example sentence)."""
     from pipelines.search.build import open_index_with_model
     from pipelines.search.speech import Query, search_audio
-    from seqae.cli.text import search_text
     from seqae.errors import InputError
 
     if (query is None) == (text is None):
@@ -96,4 +95,28 @@ def search(
             f"{row['end']:.2f}",
             str(row.get("label", "")),
         )
+    console.print(table)
+
+
+def search_text(index: Path, text: str, k: int, json_lines: bool, opened=None) -> None:
+    """``seqae search --text``: the sentences of INDEX nearest to an example sentence."""
+    from pipelines.search.text import search_text as search
+
+    hits = search(index, [text], k, opened)[0]
+    rows = [{"rank": h.rank, "score": round(h.score, 4), "id": h.id, **h.metadata} for h in hits]
+    for row in rows:
+        row.pop("row", None)
+    if json_lines:
+        print_json_lines(rows)
+        return
+    from rich.table import Table
+
+    table = Table(title=f"top {len(rows)} for {text!r}")
+    extra = [c for c in (rows[0] if rows else {}) if c not in ("rank", "score", "id", "text")]
+    shown = [c for c in extra if c not in ("file", "line")][:2]
+    for column in ("rank", "score", "text", *shown):
+        table.add_column(column, justify="left" if column == "text" else "right", overflow="fold")
+    for row in rows:
+        cells = [str(row.get(c, "")) for c in shown]
+        table.add_row(str(row["rank"]), f"{row['score']:.3f}", str(row["text"]), *cells)
     console.print(table)

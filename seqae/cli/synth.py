@@ -53,3 +53,35 @@ def synth(
         f"wrote {counts['segments']} segments ({counts['words']} words x "
         f"{counts['speakers']} voices) and {counts['long']} long recordings to {out}"
     )
+
+
+@cli_command
+def synth_text(
+    out: Annotated[Path, typer.Argument(help="Folder to write the corpus into.")],
+    max_words: Annotated[int, typer.Option(help="Longest sentence kept, in words.", min=1)] = 20,
+    held_out: Annotated[
+        float, typer.Option(help="Share of the sentences held out for evaluation.")
+    ] = 0.05,
+    sentences: Annotated[
+        int, typer.Option(help="Keep a seeded random sample of this many (0: all).", min=0)
+    ] = 0,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    clauses: Annotated[
+        bool,
+        typer.Option(help="Train also on the clauses of the longer sentences (not with a sample)."),
+    ] = True,
+) -> None:
+    """Make the demo text corpus: King James Bible sentences (public domain, from Debian's
+    bible-kjv packages), split into train.csv and heldout.csv."""
+    from pipelines.demo.text import TextDemoConfig, make_text_corpus
+
+    config = TextDemoConfig(max_words, held_out, sentences, seed, clauses)
+    counts = make_text_corpus(out, config)
+    write_command_record(out, config.__dict__)
+    console.print(
+        f"wrote {counts['sentences']} sentences of at most {max_words} words, "
+        f"{counts['heldout']} of them held out in {out / 'heldout.csv'}; "
+        f"{counts['train']} in {out / 'train.csv'} ({counts['clauses']} of them clauses of "
+        "longer sentences)",
+        soft_wrap=True,
+    )

@@ -19,7 +19,9 @@ from seqae.cli import choices as C
 from seqae.cli.common import (
     cli_command,
     console,
+    err_console,
     progress_bar,
+    report_corpus,
     report_skipped,
     write_command_record,
 )
@@ -235,8 +237,6 @@ def train(
         layer.setdefault("features", {})["trim_db"] = 0.0
     settings = resolve(modality, C.plain(recipe), config, layer)
     if modality == "text":
-        from seqae.cli.text import train_text
-
         return train_text(manifest, out, settings, resume)
     _train_speech(manifest, out, settings, resume, C.plain(segment), C.plain(vad))
 
@@ -314,4 +314,32 @@ def _report(job, data, result) -> None:
         f"{stages} ({result.val_segments} validation, {len(data.skipped)} skipped) for "
         f"{result.epochs} epochs; {result.seconds:.0f} s in all; best validation loss {loss}; "
         f"model {result.model_id} -> {result.bundle}"
+    )
+
+
+def train_text(manifest: Path, out: Path, settings: dict[str, Any], resume: bool) -> None:
+    """``seqae train --modality text``: fit a tokenizer and a sentence autoencoder."""
+    from pipelines.train.text import TextTrainJob, run_text_training
+
+    model, train = settings["model"], settings["train"]
+    if not model.feed_tokens and (model.word_dropout > 0 or train.sampling > 0):
+        err_console.print(
+            "warning: --word-dropout and --sampling change the tokens the decoder reads; "
+            "without --feed-tokens it reads none, so they have no effect"
+        )
+    job = TextTrainJob(
+        manifest, out, settings["tokens"], model, train, settings["corpus"], resume=resume
+    )
+    outcome = run_text_training(job)
+    write_command_record(job.out, job.resolved_config())
+    report_corpus(outcome.corpus.skipped, outcome.corpus.repaired)
+    result = outcome.result
+    loss = f"{result.best_val_loss:.4f}" if result.best_val_loss is not None else "n/a"
+    console.print(
+        f"trained on {result.train_sentences} sentences ({result.val_sentences} validation, "
+        f"{len(outcome.corpus.skipped)} lines skipped) for {result.epochs} epochs; "
+        f"{result.seconds:.0f} s; {job.tokens.kind} tokens, vocabulary {outcome.vocab_size} "
+        f"({outcome.unknown_share:.1%} of tokens unknown); best validation loss {loss}; "
+        f"model {result.model_id} -> {result.bundle}",
+        soft_wrap=True,
     )
