@@ -1,9 +1,10 @@
 """Do two versions of seqae give the same results? Train, embed, ingest and evaluate with both.
 
 Each version (a git revision, unpacked to a temporary folder, or this working tree: ".") runs
-the same commands on the same synthesised corpus in its own process; the model ids (a hash of
-the trained weights), the MAP of `seqae eval qbe`, and the embedded and ingested vectors and
-metadata are compared. A restructuring that moves no figure gives identical ones.
+the same commands on the same synthesised corpora in its own process; the model ids (a hash of
+the trained weights) of a speech and a sentence autoencoder, the MAP of `seqae eval qbe`, and
+the embedded, ingested and sentence vectors and metadata are compared. A restructuring that
+moves no figure gives identical ones.
 
     python bench/same_results.py d7fe27c .
 """
@@ -22,6 +23,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 TRAIN = ["--epochs", "3", "--pretrain-epochs", "2", "--no-resume"]
+TEXT = ["--modality", "text", "--epochs", "2", "--hidden", "64", "--dim", "64", "--no-resume"]
 
 
 def source_tree(revision: str, scratch: Path) -> Path:
@@ -42,6 +44,13 @@ def seqae(tree: Path, *args: object) -> str:
     if done.returncode:
         raise SystemExit(f"{tree}: seqae {' '.join(map(str, args))} failed:\n{done.stderr}")
     return done.stdout
+
+
+def run_text(tree: Path, corpus: Path, out: Path) -> str:
+    """Train a small sentence autoencoder and embed the held-out sentences; its model id."""
+    seqae(tree, "train", corpus / "train.csv", "--out", out / "text-run", *TEXT)
+    seqae(tree, "embed", out / "text-run", corpus / "heldout.csv", "--out", out / "text-emb")
+    return json.loads((out / "text-run" / "metrics.json").read_text())["model_id"]
 
 
 def run_version(tree: Path, corpus: Path, out: Path) -> dict:
@@ -77,16 +86,21 @@ def main() -> None:
         scratch = Path(scratch)
         corpus = scratch / "corpus"
         seqae(ROOT, "synth", corpus, "--words", 20, "--speakers", 6, "--seed", 0)
+        sentences = scratch / "sentences"
+        seqae(ROOT, "synth-text", sentences, "--sentences", 400, "--seed", 0)
         results = {}
         for name in (args.before, args.after):
-            results[name] = run_version(source_tree(name, scratch), corpus, scratch / f"out-{name}")
+            tree, out = source_tree(name, scratch), scratch / f"out-{name}"
+            results[name] = run_version(tree, corpus, out)
+            results[name]["text model_id"] = run_text(tree, sentences, out)
         a, b = (scratch / f"out-{n}" for n in (args.before, args.after))
         results["same embeddings"] = same_directory(a / "emb", b / "emb")
         results["same ingested"] = same_directory(a / "ingest", b / "ingest")
+        results["same sentence embeddings"] = same_directory(a / "text-emb", b / "text-emb")
         print(json.dumps(results, indent=2))
         same = results[args.before] == results[args.after]
-        print("identical" if same and results["same embeddings"] and results["same ingested"]
-              else "DIFFERENT")  # fmt: skip
+        same = same and all(v for k, v in results.items() if k.startswith("same"))
+        print("identical" if same else "DIFFERENT")
 
 
 if __name__ == "__main__":
