@@ -10,7 +10,8 @@ import pytest
 import soundfile as sf
 
 from pipelines.demo.synth import SynthConfig, make_corpus
-from pipelines.train.speech import TrainJob, load_training_data, run_training
+from pipelines.train.job import TrainJob
+from pipelines.train.speech import load_training_data, run_training
 from seqae.config import FeatureConfig, ModelConfig, TrainConfig
 
 TINY_MODEL = dict(hidden_size=32, layers=1, embedding_dim=16, decoder_hidden_size=32)
@@ -18,13 +19,9 @@ TINY_MODEL = dict(hidden_size=32, layers=1, embedding_dim=16, decoder_hidden_siz
 
 def tiny_job(source: Path, out: Path, epochs: int = 3) -> TrainJob:
     features = FeatureConfig()
-    return TrainJob(
-        source=source,
-        out=out,
-        features=features,
-        model=ModelConfig(input_dim=features.dim, **TINY_MODEL),
-        train=TrainConfig(objective="dae", epochs=epochs, batch_size=8, seed=0),
-    )
+    model = ModelConfig(input_dim=features.dim, **TINY_MODEL)
+    train = TrainConfig(objective="dae", epochs=epochs, batch_size=8, seed=0)
+    return TrainJob(source, out, {"features": features, "model": model, "train": train})
 
 
 @pytest.fixture(scope="session")

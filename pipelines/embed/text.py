@@ -13,7 +13,8 @@ import pyarrow as pa
 
 from pipelines.embed.runner import Chunk, EmbedSummary, Inputs, embed_shards, finish, prepare
 from pipelines.embed.shards import INFO_FILE
-from pipelines.io.corpus import CorpusOptions, Sentence, metadata_columns, read_corpus
+from pipelines.io.corpus import CorpusOptions, Sentence, read_corpus
+from pipelines.io.manifest import metadata_columns
 from seqae.runs import write_json_atomic, writer_lock
 from seqae.text.bundle import TextModelBundle, load_text_bundle
 

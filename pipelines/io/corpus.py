@@ -173,15 +173,6 @@ def read_corpus(source: str | Path, options: CorpusOptions | None = None) -> Cor
     return corpus
 
 
-def metadata_columns(sentences: list[Sentence]) -> list[str]:
-    """All metadata column names, in first-seen order."""
-    seen: dict[str, None] = {}
-    for sentence in sentences:
-        for key in sentence.metadata:
-            seen.setdefault(key, None)
-    return list(seen)
-
-
 def looks_like_text(source: Path) -> bool:
     """True for what only a text model reads: a text or JSONL file, a CSV with a text column
     and no path column, or a folder of text files without audio."""

@@ -126,10 +126,10 @@ def read_manifest(source: str | Path) -> list[Segment]:
     return segments
 
 
-def metadata_columns(segments: list[Segment]) -> list[str]:
-    """All metadata column names, in first-seen order."""
+def metadata_columns(items: list) -> list[str]:
+    """All metadata column names of segments (or sentences), in first-seen order."""
     seen: dict[str, None] = {}
-    for segment in segments:
-        for key in segment.metadata:
+    for item in items:
+        for key in item.metadata:
             seen.setdefault(key, None)
     return list(seen)

@@ -7,7 +7,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from pipelines.segment.longform import SegmentSettings
-from pipelines.train.speech import CONFIG_FILE, TrainJob, load_training_data, run_training
+from pipelines.train.job import TrainJob
+from pipelines.train.speech import CONFIG_FILE, load_training_data, run_training
 from seqae.config import FeatureConfig, ModelConfig, TrainConfig, config_from_dict
 from seqae.errors import SeqaeError
 from seqae.runs import METRICS_FILE, MODEL_FILE, SEEDS_DIR
@@ -19,14 +20,13 @@ def job_of(run: Path) -> TrainJob:
     if not path.is_file():
         raise SeqaeError(f"{run}: no {CONFIG_FILE}; --seeds needs a run directory of 'seqae train'")
     config = json.loads(path.read_text())
-    return TrainJob(
-        source=Path(config["source"]),
-        out=run,
-        features=config_from_dict(FeatureConfig, config["features"]),
-        model=config_from_dict(ModelConfig, config["model"]),
-        train=config_from_dict(TrainConfig, config["train"]),
-        segments=SegmentSettings.from_dict(config["segments"]) if "segments" in config else None,
-    )
+    settings = {
+        "features": config_from_dict(FeatureConfig, config["features"]),
+        "model": config_from_dict(ModelConfig, config["model"]),
+        "train": config_from_dict(TrainConfig, config["train"]),
+    }
+    segments = SegmentSettings.from_dict(config["segments"]) if "segments" in config else None
+    return TrainJob(Path(config["source"]), run, settings, segments=segments)
 
 
 def seed_runs(run: Path, count: int, bars: bool = True) -> list[Path]:
@@ -43,6 +43,6 @@ def seed_runs(run: Path, count: int, bars: bool = True) -> list[Path]:
         runs.append(out)
         if (out / MODEL_FILE).is_file() and (out / METRICS_FILE).is_file():
             continue
-        other = replace(job, out=out, train=replace(job.train, seed=seed), resume=True)
+        other = job.with_section("train", replace(job.train, seed=seed), out=out, resume=True)
         run_training(other, load_training_data(other), bars=bars)
     return runs

@@ -16,8 +16,9 @@ from pipelines.io.extract import Extraction, extract_features, extract_long_segm
 from pipelines.io.manifest import read_manifest
 from pipelines.segment.longform import SEGMENT_MODES, SegmentSettings
 from pipelines.segment.vad import VAD_METHODS
+from pipelines.train.job import TrainJob
 from pipelines.train.pairs import PairReport, discover_pairs, label_pairs, pair_report
-from seqae.config import FeatureConfig, ModelConfig, TrainConfig
+from seqae.config import TrainConfig
 from seqae.errors import SeqaeError
 from seqae.runs import (
     CONFIG_FILE,
@@ -35,19 +36,6 @@ from seqae.runs import (
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class TrainJob:
-    """Everything ``seqae train`` needs."""
-
-    source: Path
-    out: Path
-    features: FeatureConfig
-    model: ModelConfig
-    train: TrainConfig
-    resume: bool = True
-    segments: SegmentSettings | None = None  # cut a folder's long recordings (as ingest does)
-
-
 def is_main_process() -> bool:
     """False in the extra processes of data-parallel training (which must write nothing).
 
@@ -55,16 +43,6 @@ def is_main_process() -> bool:
     rank in ``LOCAL_RANK`` (and the node's in ``NODE_RANK``); torchrun sets ``RANK``.
     """
     return all(os.environ.get(name, "0") == "0" for name in ("RANK", "NODE_RANK", "LOCAL_RANK"))
-
-
-def _resolved_config(job: TrainJob) -> dict:
-    return {
-        "source": str(job.source.resolve()),
-        "features": job.features.to_dict(),
-        "model": job.model.to_dict(),
-        "train": job.train.to_dict(),
-        **({"segments": job.segments.to_dict()} if job.segments else {}),
-    }
 
 
 def _check_resume(job: TrainJob, config: dict) -> bool:
@@ -98,7 +76,7 @@ def load_training_data(
 ) -> TrainingData:
     """Check the run directory, then extract features of every readable segment (with
     ``job.segments``, of every segment cut from the recordings of the folder ``job.source``)."""
-    resume = _check_resume(job, _resolved_config(job))
+    resume = _check_resume(job, job.resolved_config())
     if job.segments is not None:
         if job.train.pairs == "labels" and job.train.paired:
             raise SeqaeError(f"{job.source}: --pairs labels needs a manifest with labels")
@@ -127,7 +105,7 @@ def run_training(job: TrainJob, data: TrainingData, bars: bool = True):
     job.out.mkdir(parents=True, exist_ok=True)
     main = is_main_process()
     if main:
-        write_json_atomic(job.out / CONFIG_FILE, _resolved_config(job))
+        write_json_atomic(job.out / CONFIG_FILE, job.resolved_config())
     log_mels = data.extraction.features
     common = dict(
         features=job.features, model=job.model, progress=bars, stats=data.extraction.stats

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import numpy as np
 import torch
 
-from pipelines.io.corpus import Corpus, CorpusOptions, read_corpus
+from pipelines.io.corpus import Corpus, read_corpus
+from pipelines.train.job import TrainJob
 from seqae.errors import SeqaeError
 from seqae.runs import (
     CONFIG_FILE,
@@ -23,33 +23,9 @@ from seqae.runs import (
     write_json_atomic,
     writer_lock,
 )
-from seqae.text.config import TextModelConfig, TextTrainConfig, TokenizerConfig
 from seqae.text.tokenizers import Tokenizer, fit_tokenizer, tokenizer_from_state, unknown_share
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class TextTrainJob:
-    """Everything ``seqae train --modality text`` needs."""
-
-    source: Path
-    out: Path
-    tokens: TokenizerConfig
-    model: TextModelConfig
-    train: TextTrainConfig
-    corpus: CorpusOptions = CorpusOptions()
-    resume: bool = True
-
-    def resolved_config(self) -> dict:
-        return {
-            "modality": "text",
-            "source": str(self.source.resolve()),
-            "corpus": self.corpus.to_dict(),
-            "tokens": self.tokens.to_dict(),
-            "model": self.model.to_dict(),
-            "train": self.train.to_dict(),
-        }
 
 
 @dataclass
@@ -62,14 +38,14 @@ class TextTrainOutcome:
     unknown_share: float
 
 
-def _check_resume(job: TextTrainJob) -> bool:
+def _check_resume(job: TrainJob) -> bool:
     """True if the run directory holds a compatible run to continue; clears it if told to."""
     parts = ("modality", "source", "corpus", "tokens", "model", "train")
     return resume_or_start_over(job.out, job.resume, job.resolved_config(), parts, (job.source,),
                                 files=(TOKENIZER_FILE,))  # fmt: skip
 
 
-def _tokenizer(job: TextTrainJob, texts: list[str], resume: bool) -> Tokenizer:
+def _tokenizer(job: TrainJob, texts: list[str], resume: bool) -> Tokenizer:
     """The run's saved tokenizer when resuming, else one fitted on ``texts`` (and saved)."""
     path = job.out / TOKENIZER_FILE
     if resume and path.is_file():
@@ -79,7 +55,7 @@ def _tokenizer(job: TextTrainJob, texts: list[str], resume: bool) -> Tokenizer:
     return tokenizer
 
 
-def run_text_training(job: TextTrainJob, bars: bool = True) -> TextTrainOutcome:
+def run_text_training(job: TrainJob, bars: bool = True) -> TextTrainOutcome:
     """Read the corpus, fit (or reload) the tokenizer, train, and write the run directory."""
     from seqae.text.training import fit_text  # imports Lightning: only when training starts
 
@@ -92,7 +68,7 @@ def run_text_training(job: TextTrainJob, bars: bool = True) -> TextTrainOutcome:
         return _train(job, corpus, bars, fit_text)
 
 
-def _train(job: TextTrainJob, corpus: Corpus, bars: bool, fit_text) -> TextTrainOutcome:
+def _train(job: TrainJob, corpus: Corpus, bars: bool, fit_text) -> TextTrainOutcome:
     resume = _check_resume(job)
     write_json_atomic(job.out / CONFIG_FILE, job.resolved_config())  # first: marks a run
     tokenizer = _tokenizer(job, corpus.texts, resume)

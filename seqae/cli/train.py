@@ -269,25 +269,18 @@ def _train_speech(manifest: Path, out: Path, settings: dict, resume: bool, segme
 
     from pipelines.embed.ingest import find_audio
     from pipelines.io.manifest import read_manifest
-    from pipelines.train.speech import (
-        TrainJob,
-        is_main_process,
-        long_recording_settings,
-        train_model,
-    )
+    from pipelines.train.job import TrainJob
+    from pipelines.train.speech import is_main_process, long_recording_settings, train_model
 
     cut = long_recording_settings(manifest, segment, vad)
-    job = TrainJob(manifest, out, settings["features"], settings["model"], settings["train"],
-                   resume=resume, segments=cut)  # fmt: skip
+    job = TrainJob(manifest, out, settings, resume=resume, segments=cut)
     main = is_main_process()  # the extra processes of a parallel run train, and say nothing
     total = len(find_audio(manifest)) if cut else len(read_manifest(manifest))
     label = "segmenting recordings" if cut else "features"
     with progress_bar(label, total) if main else nullcontext(lambda n=1: None) as advance:
         data, result = train_model(job, advance, bars=main)
     if main:
-        write_command_record(
-            out, {k: job.__dict__[k].to_dict() for k in ("features", "model", "train")}
-        )
+        write_command_record(out, {k: v.to_dict() for k, v in job.settings.items()})
         report_skipped(data.skipped)
         _report(job, data, result)
 
@@ -319,7 +312,8 @@ def _report(job, data, result) -> None:
 
 def train_text(manifest: Path, out: Path, settings: dict[str, Any], resume: bool) -> None:
     """``seqae train --modality text``: fit a tokenizer and a sentence autoencoder."""
-    from pipelines.train.text import TextTrainJob, run_text_training
+    from pipelines.train.job import TrainJob
+    from pipelines.train.text import run_text_training
 
     model, train = settings["model"], settings["train"]
     if not model.feed_tokens and (model.word_dropout > 0 or train.sampling > 0):
@@ -327,9 +321,7 @@ def train_text(manifest: Path, out: Path, settings: dict[str, Any], resume: bool
             "warning: --word-dropout and --sampling change the tokens the decoder reads; "
             "without --feed-tokens it reads none, so they have no effect"
         )
-    job = TextTrainJob(
-        manifest, out, settings["tokens"], model, train, settings["corpus"], resume=resume
-    )
+    job = TrainJob(manifest, out, settings, modality="text", resume=resume)
     outcome = run_text_training(job)
     write_command_record(job.out, job.resolved_config())
     report_corpus(outcome.corpus.skipped, outcome.corpus.repaired)
