@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from enum import Enum
 
+from pipelines.export.hits import FORMATS as EXPORT_FORMATS
 from seqae.config import (
     ACCELERATORS,
     CELLS,
@@ -44,6 +45,7 @@ VadMethod = choice("VadMethod", ("webrtc", "silero", "energy"))  # pipelines.seg
 Projection = choice("Projection", ("pca", "tsne", "umap"))  # pipelines.viz.maps's
 Engine = choice("Engine", ("local", "ray"))
 Rerank = choice("Rerank", ("dtw", "none"))
+ExportFormat = choice("ExportFormat", EXPORT_FORMATS)
 
 
 def plain(value: object) -> object:

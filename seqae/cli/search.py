@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from seqae.cli.choices import Rerank, plain
+from seqae.cli.choices import ExportFormat, Rerank, plain
 from seqae.cli.common import cli_command, console, print_json_lines
 
 
@@ -42,6 +42,29 @@ def search(
         int | None,
         typer.Option(help="HNSW indexes: search depth (default: the tuned value).", min=1),
     ] = None,
+    export: Annotated[
+        ExportFormat | None,
+        typer.Option(
+            "--format",
+            help="Write the hits for a tool: csv, jsonl, eaf (ELAN), textgrid (Praat), vtt, "
+            "audacity (labels), stdlist (NIST STD, with its ECF and term list); needs --out.",
+            show_default=False,
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="With --format: the file, or a folder (one file per recording for eaf, "
+            "textgrid, vtt and audacity; the three NIST files for stdlist).",
+            show_default=False,
+        ),
+    ] = None,
+    term: Annotated[
+        str | None,
+        typer.Option(help="With --format: the term's name (default: the query file's name)."),
+    ] = None,
 ) -> None:
     """Find the segments of INDEX that sound most like QUERY (or, with --text, the
     sentences of a text index nearest to an example sentence)."""
@@ -51,16 +74,28 @@ def search(
 
     if (query is None) == (text is None):
         raise InputError("give either an audio QUERY or --text 'a sentence', not both or neither")
+    if (export is None) != (out is None):
+        raise InputError("--format and --out go together: give both or neither")
     opened = open_index_with_model(index)  # the index and its model, each read once
     if text is not None or opened[1].modality == "text":
         if query is not None:
             raise InputError(f"{index}: indexes sentences; search it with --text 'a sentence'")
+        if export is not None:
+            raise InputError("--format writes timed hits of audio indexes; sentences have none")
         return search_text(index, text, k, json_lines, opened)
 
     depth = rerank_k if plain(rerank) == "dtw" else 0
     hits = search_audio(
         index, [Query(query, start, end)], k, depth, rerank_weight, nprobe, ef_search, opened
     )[0]
+    if export is not None:
+        from pipelines.export.hits import export_hits
+
+        written = export_hits(hits, plain(export), out, term or query.stem)
+        console.print(
+            f"wrote {len(hits)} hits as {plain(export)} -> {', '.join(map(str, written))}"
+        )
+        return
     rows = [
         {
             "rank": h.rank,
