@@ -76,3 +76,16 @@ def test_every_recipe_resolves_and_choices_match_the_library():
     for name in recipe_names():
         modality = "text" if name.startswith("text") else "audio"
         assert resolve(modality, recipe=name)["train"] is not None
+
+
+def test_every_command_line_mistake_is_one_line():
+    cases = [
+        (("train", "m.csv", "--out", "r", "--cell", "gur"), "'gur' is not one of 'rnn'"),
+        (("train", "m.csv", "--out", "r", "--epoch", "3"), "No such option: --epoch"),
+        (("index", "build"), "Missing argument"),
+        (("serach",), "No such command 'serach'"),
+    ]
+    for args, message in cases:
+        result = run(*args)
+        assert result.exit_code == 2 and message in result.output, result.output
+        assert len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output

@@ -50,6 +50,7 @@ def unwrapped(doc: str | None) -> str | None:
 
 
 UsageError = typer.BadParameter.__mro__[1]  # click's, as the Typer in use vendors it
+ClickException = UsageError.__mro__[1]
 
 
 class OneLineErrors(TyperGroup):
@@ -68,6 +69,12 @@ class OneLineErrors(TyperGroup):
                 f"[bold red]error:[/] {message}{hint}", highlight=False, soft_wrap=True
             )  # noqa: E501
             sys.exit(error.exit_code)
+        except ClickException as error:  # another problem click found with the command line
+            err_console.print(f"[bold red]error:[/] {error.format_message()}", highlight=False)
+            sys.exit(error.exit_code)
+        except typer.Abort:
+            err_console.print("aborted")
+            sys.exit(1)
         sys.exit(code if isinstance(code, int) else 0)
 
 
