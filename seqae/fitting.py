@@ -113,9 +113,8 @@ def fit_module(
         gradient_clip_val=settings.gradient_clip,
         callbacks=[*_callbacks(out, settings, has_val, progress), stopper],
         plugins=[AtomicCheckpointIO()],
-        logger=CSVLogger(
-            str(out), name=LOGS_DIR
-        ),  # version_N per (re)start: nothing is overwritten
+        # version_N per (re)start: nothing is overwritten
+        logger=CSVLogger(str(out), name=LOGS_DIR),
         enable_progress_bar=progress,
         enable_model_summary=False,
         log_every_n_steps=settings.log_every_n_steps,

@@ -231,7 +231,7 @@ def config_changes(old: dict, new: dict, parts: Iterable[str]) -> list[str]:
 
 def check_resumable(out: Path, new: dict, parts: Iterable[str]) -> None:
     """Refuse to continue the run in ``out`` when its recorded config differs in ``parts``."""
-    path = out / _MARKERS[RUN][0]
+    path = out / CONFIG_FILE
     old = json.loads(path.read_text()) if path.is_file() else {}
     changes = config_changes(old, new, parts)
     if changes:

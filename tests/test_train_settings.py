@@ -89,3 +89,14 @@ def test_every_command_line_mistake_is_one_line():
         result = run(*args)
         assert result.exit_code == 2 and message in result.output, result.output
         assert len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output
+
+
+def test_speech_only_options_are_refused_for_a_text_model(tmp_path):
+    cases = {
+        "--trim": ("--no-trim",),
+        "--segment": ("--segment", "vad"),
+        "--vad": ("--vad", "energy"),
+    }
+    for name, args in cases.items():
+        result = run("train", "t.csv", "--out", tmp_path / "r", "--modality", "text", *args)
+        assert result.exit_code == 2 and f"{name}: for audio models only" in result.output

@@ -182,7 +182,7 @@ def _prepare(out: Path, bundle, folder: Path, settings: IngestSettings) -> dict:
     info = existing_info(out, bundle.model_id)
     if info is None:
         return new_info(
-            out, bundle, bundle.features.to_dict(), folder, frames=settings.store_frames,
+            out, bundle, bundle.settings(), folder, frames=settings.store_frames,
             ingest={"segments": settings.segments.to_dict(), "files": {}, "keys": "absolute"},
         )  # fmt: skip
     if info.get("ingest", {}).get("segments") != settings.segments.to_dict():

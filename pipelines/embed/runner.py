@@ -145,11 +145,17 @@ def embed_shard(out: Path, shard: int, bundle, chunk: Chunk, batch_size: int):
     return len(vectors), write_shard(out, shard, vectors, chunk.table, chunk.frames)
 
 
-def finish(out: Path, info: dict, summary: EmbedSummary, count: int) -> None:
-    """Mark the directory complete, with how many items it holds and what was skipped."""
-    info["skipped_count"] = sum(len(v) for v in info["skipped"].values())
-    info["count"] = count - info["skipped_count"]
+def finish(
+    out: Path, info: dict, summary: EmbedSummary, count: int, read_skips: dict | None = None
+) -> None:
+    """Mark the directory complete, with how many items it holds and what was skipped: by the
+    shards' readers, or (``read_skips``) when the input was read, before any shard."""
+    if read_skips is None:
+        info["skipped_count"] = sum(len(v) for v in info["skipped"].values())
+        info["count"] = count - info["skipped_count"]
+        summary.skipped = [reason for reasons in info["skipped"].values() for reason in reasons]
+    else:
+        info["skipped"], info["count"] = read_skips, count
     info["complete"] = True
     info["seconds"] = summary.seconds  # of the last run (features and inference)
     write_json_atomic(out / INFO_FILE, info)
-    summary.skipped = [reason for reasons in info["skipped"].values() for reason in reasons]

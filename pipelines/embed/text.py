@@ -12,10 +12,9 @@ from pathlib import Path
 import pyarrow as pa
 
 from pipelines.embed.runner import Chunk, EmbedSummary, Inputs, embed_shards, finish, prepare
-from pipelines.embed.shards import INFO_FILE
 from pipelines.io.corpus import CorpusOptions, Sentence, read_corpus
 from pipelines.io.manifest import metadata_columns
-from seqae.runs import write_json_atomic, writer_lock
+from seqae.runs import writer_lock
 from seqae.text.bundle import TextModelBundle, load_text_bundle
 
 
@@ -54,9 +53,7 @@ def embed_corpus(
     with writer_lock(out):
         info = prepare(out, bundle, inputs)
         summary = embed_shards(out, info, bundle, read, len(sentences), batch_size, progress)
-        finish(out, info, summary, len(sentences))
-        # lines are skipped (or repaired) when the corpus is read, before any shard
-        info["skipped"] = {"lines": corpus.skipped, "repaired": corpus.repaired}
-        write_json_atomic(out / INFO_FILE, info)
+        skips = {"lines": corpus.skipped, "repaired": corpus.repaired}
+        finish(out, info, summary, len(sentences), read_skips=skips)
     summary.skipped = corpus.skipped
     return summary, corpus.repaired

@@ -137,14 +137,18 @@ SETTINGS = [
     Setting("max_minutes", float, "Stop training after this (0: off).", TEXT, text="train.max_minutes", minimum=0),
 ]  # fmt: skip
 BY_NAME = {setting.name: setting for setting in SETTINGS}
+SPEECH_ONLY = ("trim", "segment", "vad")  # train's own options that only speech models read
 
 
-def options_layer(modality: str, values: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The settings layer of the options given (``values``); one of the other modality's is
-    refused in one line."""
+def options_layer(
+    modality: str, values: dict[str, Any], given: set[str]
+) -> dict[str, dict[str, Any]]:
+    """The settings layer of the options given (``values``, of SETTINGS' rows); an option of
+    the other modality among ``given`` is refused in one line."""
     from seqae.errors import SeqaeError
 
     wrong = sorted(name for name in values if not BY_NAME[name].target(modality))
+    wrong += sorted(set(SPEECH_ONLY) & given) if modality == "text" else []
     if wrong:
         names = ", ".join("--" + name.replace("_", "-") for name in wrong)
         other = "text" if modality == "audio" else "audio"
@@ -222,18 +226,15 @@ def train(
     """Train a sequence autoencoder on the segments of MANIFEST (labels are used only by
     --pairs labels), or with --modality text a sentence autoencoder on a text corpus.
     Settings come from the defaults, then --recipe, then --config, then the options given."""
-    from seqae.errors import SeqaeError
     from seqae.settings import resolve
 
     given = {n for n in ctx.params if ctx.get_parameter_source(n).name != "DEFAULT"}
     values = {n: v for n, v in ctx.params.items() if n in BY_NAME and n in given}
     modality = C.plain(modality)
-    layer = options_layer(modality, values)
+    layer = options_layer(modality, values, given)
     if "lr" in given:
         layer.setdefault("train", {})["learning_rate"] = lr
     if not trim:
-        if modality == "text":
-            raise SeqaeError("--no-trim: for audio models only (this is --modality text)")
         layer.setdefault("features", {})["trim_db"] = 0.0
     settings = resolve(modality, C.plain(recipe), config, layer)
     if modality == "text":
