@@ -69,6 +69,10 @@ demo: setup
 	$(SEQAE) index build $(DEMO)/long-embeddings --out $(DEMO)/long-index --overwrite
 	$(SEQAE) eval std $(DEMO)/long-index --queries $(DEMO)/corpus/queries.csv \
 		--truth $(DEMO)/corpus/long.csv --depth 100000
+	$(SEQAE) detect $(DEMO)/long-index --terms $(DEMO)/corpus/queries.csv --out $(DEMO)/detections \
+		--limit 20 --threshold 0.7 --format csv --format eaf --format textgrid --format stdlist
+	$(SEQAE) discover $(DEMO)/long-index --out $(DEMO)/discovered --truth $(DEMO)/corpus/long.csv \
+		--tier eaf --tier textgrid
 	$(MAKE) demo-voices
 	$(MAKE) demo-text
 

@@ -63,3 +63,84 @@ def term_scores(
         within = false_alarms <= allowed
         recall[rate] = float(correct[within].sum() / occurrences) if occurrences else 0.0
     return TermScores(ap, p10, recall)
+
+
+BETA = 999.9  # NIST's cost of a false alarm against a miss (STD 2006, OpenKWS)
+
+
+@dataclass(frozen=True)
+class TermDetections:
+    """One term's ranked detections: their scores, which are correct, and its true count."""
+
+    scores: np.ndarray  # (D,)
+    correct: np.ndarray  # (D,) bool, as ``judge`` gives
+    occurrences: int
+
+
+def _twv_gains(terms: Sequence[TermDetections], seconds: float, beta: float):
+    """Scores (descending) and each detection's share of TWV when it is decided YES.
+
+    TWV(θ) = 1 - mean over terms of [P_miss(θ) + β P_FA(θ)], P_miss = 1 - found / true,
+    P_FA = false alarms / (seconds - true): one trial per second of speech, as NIST counts
+    them. Rewritten as a sum over YES detections: a hit adds 1 / (|terms| true), a false
+    alarm takes β / (|terms| (seconds - true)).
+    """
+    used = [t for t in terms if t.occurrences > 0]
+    if not used:
+        return np.zeros(0), np.zeros(0)
+    scores = np.concatenate([np.asarray(t.scores, np.float64) for t in used])
+    gains = np.concatenate(
+        [
+            np.where(
+                np.asarray(t.correct, bool),
+                1.0 / t.occurrences,
+                -beta / max(seconds - t.occurrences, 1.0),
+            )
+            for t in used
+        ]
+    ) / len(used)
+    order = np.argsort(-scores, kind="stable")
+    return scores[order], gains[order]
+
+
+def twv_at(
+    terms: Sequence[TermDetections], seconds: float, threshold: float, beta: float = BETA
+) -> float:
+    """Term-weighted value when detections scoring at least ``threshold`` are decided YES
+    (terms with no true occurrence are left out, as NIST leaves them out)."""
+    scores, gains = _twv_gains(terms, seconds, beta)
+    return float(gains[scores >= threshold].sum())
+
+
+def maximum_twv(
+    terms: Sequence[TermDetections], seconds: float, beta: float = BETA
+) -> tuple[float, float]:
+    """(MTWV, its threshold): the best TWV over every threshold. Deciding nothing YES is worth
+    0, so MTWV >= 0; its threshold is then +inf."""
+    scores, gains = _twv_gains(terms, seconds, beta)
+    if not len(scores):
+        return 0.0, float("inf")
+    value = np.cumsum(gains)
+    last_of_ties = np.append(scores[1:] != scores[:-1], True)  # a threshold takes all ties
+    value, at = value[last_of_ties], scores[last_of_ties]
+    best = int(np.argmax(value))
+    if value[best] <= 0:
+        return 0.0, float("inf")
+    return float(value[best]), float(at[best])
+
+
+def held_out_twv(
+    terms: Sequence[TermDetections], seconds: float, beta: float = BETA
+) -> tuple[float, list[float]]:
+    """ATWV with a threshold the scored terms never saw: the terms are split in two halves
+    (alternately, in the order given); each half is scored at the other half's MTWV
+    threshold, and the two values are averaged over all terms. Returns (ATWV, thresholds)."""
+    used = [t for t in terms if t.occurrences > 0]
+    halves = [used[0::2], used[1::2]]
+    if not halves[1]:
+        return 0.0, []
+    thresholds = [maximum_twv(half, seconds, beta)[1] for half in halves]
+    value = sum(
+        len(half) * twv_at(half, seconds, thresholds[1 - n], beta) for n, half in enumerate(halves)
+    )
+    return float(value / len(used)), thresholds

@@ -92,6 +92,21 @@ def test_one_file_for_one_recording_else_a_folder(tmp_path):
         write_hits(HITS, "srt", tmp_path / "x.srt")
 
 
+def test_recordings_of_one_name_in_two_folders_keep_two_files(tmp_path):
+    import pympi
+
+    hits = [
+        Detection("zero", "/data/anna/take1.wav", 0.5, 0.9, 0.9),
+        Detection("zero", "/data/ben/take1.wav", 1.5, 1.9, 0.8),
+    ]
+    written = write_hits(hits, "eaf", tmp_path / "eaf")
+    assert sorted(p.relative_to(tmp_path / "eaf").as_posix() for p in written) == [
+        "anna/take1.eaf", "ben/take1.eaf",
+    ]  # fmt: skip
+    ben = pympi.Elan.Eaf(str(tmp_path / "eaf" / "ben" / "take1.eaf"))
+    assert [(s, e) for s, e, *_ in ben.get_annotation_data_for_tier("zero")] == [(1500, 1900)]
+
+
 def test_nist_stdlist_with_its_ecf_and_term_list(tmp_path):
     from lxml import etree
 

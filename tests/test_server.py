@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
+import shutil
 import socket
 import warnings
+import zipfile
 from dataclasses import fields
+from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -16,7 +19,7 @@ from typer.testing import CliRunner
 
 from pipelines.search.speech import Query, search_audio
 from pipelines.server import ServerLimits, create_app
-from pipelines.server.clips import segment_wav
+from pipelines.server.clips import segment_clip
 from pipelines.server.uploads import RequestError
 from seqae.cli import app as cli_app
 
@@ -28,6 +31,33 @@ with warnings.catch_warnings():
 @pytest.fixture(scope="module")
 def client(archive_index):
     return TestClient(create_app(archive_index))
+
+
+def build_long_index(corpus: Path, trained_run: Path, root: Path) -> Path:
+    """An index of two long recordings, as ``seqae ingest`` and ``seqae index build`` make it:
+    the corpus's long recording (a.wav) and its first 2.9 s (b/short.wav)."""
+    from pipelines.embed.ingest import ingest
+    from pipelines.search.build import build_index_dir
+
+    folder = root / "recordings"
+    (folder / "b").mkdir(parents=True)
+    long = next((corpus / "long").glob("*.wav"))
+    shutil.copy(long, folder / "a.wav")
+    samples, rate = sf.read(long, dtype="float32")
+    sf.write(folder / "b" / "short.wav", samples[: round(2.9 * rate)], rate)
+    ingest(folder, trained_run, root / "emb")
+    build_index_dir(root / "emb", root / "idx")
+    return root / "idx"
+
+
+@pytest.fixture(scope="module")
+def long_index(corpus, trained_run, tmp_path_factory):
+    return build_long_index(corpus, trained_run, tmp_path_factory.mktemp("long-server"))
+
+
+@pytest.fixture(scope="module")
+def long_client(long_index):
+    return TestClient(create_app(long_index))
 
 
 @pytest.fixture(scope="module")
@@ -53,24 +83,45 @@ def post_clip(client, data: bytes, name: str = "q.wav", **form):
     return client.post("/search", files={"file": (name, data, "audio/wav")}, data=form)
 
 
+def post_clips(client, paths: list[Path], **form):
+    files = [("file", (p.name, p.read_bytes(), "audio/wav")) for p in paths]
+    return client.post("/search", files=files, data=form)
+
+
+def first_word(corpus: Path) -> str:
+    with open(corpus / "queries.csv", newline="") as handle:
+        return next(csv.DictReader(handle))["label"]
+
+
+def examples(corpus: Path, word: str) -> list[Path]:
+    """Clips of ``word``: the held-out voice's, then the archive's."""
+    rows = []
+    for name in ("queries.csv", "archive.csv"):
+        with open(corpus / name, newline="") as handle:
+            rows += [corpus / r["path"] for r in csv.DictReader(handle) if r["label"] == word]
+    return rows
+
+
 def test_health_info_page_and_docs(client, archive_index):
     assert client.get("/healthz").json() == {"status": "ok", "vectors": 18}
     info = client.get("/info").json()
     assert info["modality"] == "audio" and info["rerank"] and info["map"]
     assert info["limits"]["max_upload_bytes"] == 5 * 1024 * 1024
     assert info["limits"]["max_segment_seconds"] == 30.0
+    assert info["limits"]["max_clips"] == 10 and info["limits"]["max_context_seconds"] == 5.0
     assert set(info["limits"]) == {f.name for f in fields(ServerLimits)}
     page = client.get("/")
     assert page.status_code == 200 and "seqae search" in page.text
-    for url in ("/static/app.js", "/static/wav.js", "/static/style.css", "/vendor/plotly.min.js"):
+    static = ("app.js", "recordings.js", "wav.js", "style.css")
+    for url in (*(f"/static/{name}" for name in static), "/vendor/plotly.min.js"):
         assert client.get(url).status_code == 200, url
     assert client.get("/static/../clips.py").status_code == 404
     assert client.get("/docs").status_code == 404  # its scripts would come from a CDN
     paths = client.get("/openapi.json").json()["paths"]
-    assert {"/search", "/segments/{segment_id}/audio", "/healthz"} <= set(paths)
+    assert {"/search", "/segments/{segment_id}/audio", "/healthz", "/export"} <= set(paths)
 
 
-def test_search_matches_the_command_line_path(client, query, archive_index):
+def test_search_matches_the_command_line_path(client, query, archive_index, corpus):
     clip, word = query
     response = post_clip(client, clip.read_bytes(), clip.name, k="5")
     assert response.status_code == 200, response.text
@@ -82,7 +133,68 @@ def test_search_matches_the_command_line_path(client, query, archive_index):
     first = body["hits"][0]
     assert first["audio"] == f"/segments/{first['id']}/audio" and "row" not in first
     assert {"x", "y"} <= set(first) and {"x", "y", "seconds"} <= set(body["query"])
-    assert body["query"]["file"] == clip.name
+    assert body["query"]["file"] == clip.name and body["query"]["files"] == [clip.name]
+    assert body["query"]["term"] == clip.stem and body["query"]["fusion"] == "mean"
+    shown_files = {h["path"] for h in body["hits"]}  # one recording per archive segment
+    durations = {p: round(sf.info(corpus / "segments" / p).duration, 3) for p in shown_files}
+    assert body["recordings"] == [
+        {"path": p, "file": p, "duration": durations[p]} for p in sorted(shown_files)
+    ]
+
+
+@pytest.mark.parametrize(("fusion", "rerank"), [("mean", 0), ("max", 0), ("max", 10)])
+def test_several_clips_are_one_query(client, corpus, archive_index, fusion, rerank):
+    clips = examples(corpus, first_word(corpus))[:3]
+    form = {"k": "5", "fusion": fusion, "term": "the word"}
+    if rerank:
+        form |= {"rerank": "dtw", "rerank_k": str(rerank)}
+    response = post_clips(client, clips, **form)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    expected = search_audio(
+        archive_index, [[Query(c) for c in clips]], 5, rerank_k=rerank, fusion=fusion
+    )[0]
+    assert [h["id"] for h in body["hits"]] == [h.id for h in expected]
+    assert [h["score"] for h in body["hits"]] == [round(h.score, 4) for h in expected]
+    query = body["query"]
+    assert query["files"] == [c.name for c in clips] and query["file"] == clips[0].name
+    assert query["fusion"] == fusion and query["term"] == "the word"
+    assert query["seconds"] == pytest.approx(sum(sf.info(c).duration for c in clips), abs=2e-3)
+    assert {"x", "y"} <= set(query)
+
+
+def test_several_clips_refusals(client, corpus, archive_index):
+    clips = examples(corpus, first_word(corpus))[:2]
+    bad = post_clips(client, clips, fusion="median")
+    assert bad.status_code == 422
+    assert bad.json() == {"detail": "fusion must be 'mean' or 'max', not 'median'"}
+    eleven = post_clips(client, (clips * 6)[:11])
+    assert eleven.status_code == 422
+    assert eleven.json()["detail"] == "11 clips; one query takes at most 10"
+    few = TestClient(create_app(archive_index, ServerLimits(max_clips=2), map_points=0))
+    assert post_clips(few, clips).status_code == 200
+    assert "at most 2" in post_clips(few, [*clips, clips[0]]).json()["detail"]
+    # each clip within the limit, together over it
+    small = TestClient(
+        create_app(archive_index, ServerLimits(max_upload_bytes=40_000), map_points=0)
+    )
+    one_second = wav_bytes(tone(1.0))  # 32 kB
+    files = [("file", (f"t{n}.wav", one_second, "audio/wav")) for n in range(2)]
+    together = small.post("/search", files=files)
+    assert together.status_code == 413 and "2 clips together" in together.json()["detail"]
+    files = [("file", ("t.wav", one_second, "audio/wav")), ("file", ("bad.wav", b"", "audio/wav"))]
+    empty = client.post("/search", files=files)
+    assert empty.status_code == 400 and "bad.wav: empty upload" in empty.json()["detail"]
+    term = post_clips(client, clips, term="a\nb")
+    assert term.status_code == 422 and "control characters" in term.json()["detail"]
+
+
+def test_term_and_download_names():
+    from pipelines.server.export import clean_term, safe_name
+
+    assert clean_term("  snuggest ") == "snuggest" and clean_term("", "a\tb") == "ab"
+    assert clean_term(None, "\n") == "query"  # a file name is cleaned, a given term refused
+    assert safe_name('señor "x".wav') == "se_or_x_.wav" and safe_name("..") == "hits"
 
 
 def test_search_with_rerank_and_flac(client, query, archive_index):
@@ -156,6 +268,10 @@ def test_segment_audio_is_cut_from_its_source(client, archive_index):
     first, last = round(row["start"] * source_rate), round(row["end"] * source_rate)
     assert rate == source_rate and len(served) == last - first
     np.testing.assert_allclose(served, source[first:last], atol=1 / 32768)
+    assert float(response.headers["x-hit-start"]) == 0.0
+    assert float(response.headers["x-clip-start"]) == pytest.approx(row["start"], abs=1e-3)
+    same = client.get("/segments/4/audio", params={"context": "0"})
+    assert same.content == response.content
     for bad in ("18", "-1", "99999999999"):
         assert client.get(f"/segments/{bad}/audio").status_code == 404
     assert client.get("/segments/abc/audio").status_code == 422
@@ -164,13 +280,163 @@ def test_segment_audio_is_cut_from_its_source(client, archive_index):
 
 def test_segment_audio_refusals(tmp_path, corpus):
     with pytest.raises(RequestError, match="not on the server") as missing:
-        segment_wav({"path": str(tmp_path / "gone.wav"), "start": 0.0, "end": 1.0}, 3, 30.0)
+        segment_clip({"path": str(tmp_path / "gone.wav"), "start": 0.0, "end": 1.0}, 3, 30.0)
     assert missing.value.status == 404
     with pytest.raises(RequestError, match="holds sentences"):
-        segment_wav({"file": "a.txt", "line": 3, "text": "hi"}, 3, 30.0)
+        segment_clip({"file": "a.txt", "line": 3, "text": "hi"}, 3, 30.0)
     clip = next((corpus / "segments").glob("*.wav"))
-    audio, rate = sf.read(io.BytesIO(segment_wav({"path": str(clip)}, 0, 0.25)))
+    audio, rate = sf.read(io.BytesIO(segment_clip({"path": str(clip)}, 0, 0.25).data))
     assert len(audio) == round(0.25 * rate)  # whole-file segments are served up to the limit
+    served = segment_clip({"path": str(clip)}, 0, 0.25, context=1.0)
+    assert served.clip_start == 0.0 and served.hit_end == pytest.approx(0.25)
+    assert served.clip_end == pytest.approx(min(1.25, sf.info(clip).duration), abs=1e-4)
+
+
+def test_segments_play_with_context_within_their_recording(long_client, long_index):
+    rows = pq.read_table(long_index / "metadata.parquet").to_pylist()
+    assert {Path(r["path"]).name for r in rows} == {"a.wav", "short.wav"}
+    for segment_id, row in enumerate(rows):
+        source, rate = sf.read(row["path"], dtype="float32")
+        duration = len(source) / rate
+        response = long_client.get(f"/segments/{segment_id}/audio", params={"context": "1"})
+        assert response.status_code == 200 and response.headers["content-type"] == "audio/wav"
+        served, served_rate = sf.read(io.BytesIO(response.content), dtype="float32")
+        begin, end = max(0.0, row["start"] - 1.0), min(duration, row["end"] + 1.0)
+        assert served_rate == rate and len(served) / rate == pytest.approx(end - begin, abs=2e-3)
+        first = round(begin * rate)
+        np.testing.assert_allclose(served, source[first : first + len(served)], atol=1 / 32768)
+        head = {name: float(response.headers[f"x-{name}"]) for name in
+                ("clip-start", "clip-end", "hit-start", "hit-end")}  # fmt: skip
+        assert head["clip-start"] == pytest.approx(begin, abs=1e-3)
+        assert head["clip-end"] == pytest.approx(end, abs=1e-3)
+        assert head["hit-start"] == pytest.approx(row["start"] - begin, abs=1e-3)
+        assert head["hit-end"] - head["hit-start"] == pytest.approx(
+            row["end"] - row["start"], abs=1e-3
+        )
+    assert rows[0]["start"] < 1.0  # the first segment's clip is cut at the file's start
+    assert any(r["end"] + 1.0 > sf.info(r["path"]).duration for r in rows)  # and one at its end
+    big = long_client.get("/segments/0/audio", params={"context": "5"})
+    assert big.status_code == 200
+    for bad in ("-1", "5.5", "nan", "inf"):
+        refused = long_client.get("/segments/0/audio", params={"context": bad})
+        assert refused.status_code == 422, bad
+        assert refused.json()["detail"].startswith("context must be between 0 and 5 s")
+    assert long_client.get("/segments/0/audio", params={"context": "abc"}).status_code == 422
+    assert long_client.get("/segments/6/audio", params={"context": "1"}).status_code == 404
+
+
+def long_search(long_client, corpus) -> dict:
+    clips = examples(corpus, long_word(corpus))[:2]
+    response = post_clips(long_client, clips, k="10")
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def long_word(corpus: Path) -> str:
+    with open(corpus / "long.csv", newline="") as handle:
+        return next(csv.DictReader(handle))["label"]
+
+
+def test_search_answer_gives_each_recordings_duration(long_client, corpus, long_index):
+    body = long_search(long_client, corpus)
+    folder = long_index.parent / "recordings"
+    assert len(body["hits"]) == 6  # every segment: k is more than the index holds
+    assert body["recordings"] == [
+        {
+            "path": name,
+            "file": Path(name).name,
+            "duration": round(sf.info(folder / name).duration, 3),
+        }
+        for name in ("a.wav", "b/short.wav")
+    ]
+    assert {h["path"] for h in body["hits"]} == {"a.wav", "b/short.wav"}
+
+
+def exported(client, fmt: str, hits: list[dict], term: str = "the term"):
+    body = {
+        "format": fmt,
+        "term": term,
+        "hits": [{"id": h["id"], "score": h["score"]} for h in hits],
+    }
+    return client.post("/export", json=body)
+
+
+def test_export_csv_elan_and_textgrid(long_client, corpus, tmp_path):
+    import pympi
+    from praatio import textgrid
+
+    hits = long_search(long_client, corpus)["hits"]
+    shown = {(h["path"], round(h["start"], 3), round(h["end"], 3), h["score"]) for h in hits}
+    response = exported(long_client, "csv", hits)
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+    assert response.headers["content-disposition"] == 'attachment; filename="the_term.csv"'
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert {r["term"] for r in rows} == {"the term"}
+    got = {(r["path"], float(r["start"]), float(r["end"]), float(r["score"])) for r in rows}
+    assert got == shown and len(rows) == len(hits)
+
+    for fmt, suffix in (("eaf", ".eaf"), ("textgrid", ".TextGrid")):
+        response = exported(long_client, fmt, hits)
+        assert response.status_code == 200 and response.headers["content-type"] == "application/zip"
+        assert (
+            response.headers["content-disposition"] == f'attachment; filename="the_term-{fmt}.zip"'
+        )
+        with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+            assert sorted(archive.namelist()) == [f"a{suffix}", f"b/short{suffix}"]
+            archive.extractall(tmp_path / fmt)
+        found = set()
+        for name, recording in ((f"a{suffix}", "a.wav"), (f"b/short{suffix}", "b/short.wav")):
+            path = str(tmp_path / fmt / name)
+            if fmt == "eaf":
+                eaf = pympi.Elan.Eaf(path)
+                assert list(eaf.get_tier_names()) == ["the term"]
+                media = eaf.media_descriptors[0]
+                assert media["MEDIA_URL"] == Path(recording).name  # beside it, not the server's
+                spans = [
+                    (s / 1000, e / 1000, v)
+                    for s, e, v in eaf.get_annotation_data_for_tier("the term")
+                ]
+            else:
+                grid = textgrid.openTextgrid(path, includeEmptyIntervals=False)
+                assert grid.tierNames == ("the term",)
+                spans = [(e.start, e.end, e.label) for e in grid.getTier("the term").entries]
+            for start, end, label in spans:
+                score = float(label.split()[-1])
+                found.add((recording, round(start, 3), round(end, 3), score))
+        assert {(p, s, e, round(sc, 3)) for p, s, e, sc in shown} == found
+
+    one = [h for h in hits if h["path"] == "b/short.wav"]
+    response = exported(long_client, "textgrid", one)
+    assert response.headers["content-disposition"] == 'attachment; filename="short.TextGrid"'
+    (tmp_path / "short.TextGrid").write_bytes(response.content)
+    grid = textgrid.openTextgrid(str(tmp_path / "short.TextGrid"), includeEmptyIntervals=False)
+    assert grid.maxTimestamp == pytest.approx(2.9, abs=1e-3)  # the recording's duration
+    assert len(grid.getTier("the term").entries) == len(one)
+
+
+def test_export_refusals(long_client, client, corpus, text_index):
+    hits = long_search(long_client, corpus)["hits"]
+    unknown = exported(long_client, "csv", [*hits, {"id": 6, "score": 0.5}])
+    assert unknown.status_code == 404 and unknown.json() == {"detail": "no segment 6 in this index"}
+    assert exported(long_client, "csv", [{"id": -1, "score": 0.5}]).status_code == 404
+    bad = exported(long_client, "pdf", hits)
+    assert bad.status_code == 422
+    assert bad.json()["detail"] == "format must be one of csv, eaf, textgrid, not 'pdf'"
+    none = exported(long_client, "csv", [])
+    assert none.status_code == 422 and none.json()["detail"] == "send 1 to 100 hits, not 0"
+    term = exported(long_client, "eaf", hits, term="a\tb")
+    assert term.status_code == 422 and "control characters" in term.json()["detail"]
+    assert "limit is 100" in exported(long_client, "csv", hits, term="x" * 101).json()["detail"]
+    nan = long_client.post(
+        "/export", content=b'{"format": "csv", "hits": [{"id": 1, "score": NaN}]}',
+        headers={"content-type": "application/json"},
+    )  # fmt: skip
+    assert nan.status_code == 422 and "not a number" in nan.json()["detail"]
+    path = long_client.post("/export", json={"format": "csv", "hits": [{"path": "/etc/passwd"}]})
+    assert path.status_code == 422  # only ids are taken
+    text_client = TestClient(create_app(text_index[0]))
+    sentences = exported(text_client, "csv", [{"id": 0, "score": 1.0}])
+    assert sentences.status_code == 400 and "holds sentences" in sentences.json()["detail"]
 
 
 @pytest.fixture(scope="module")

@@ -3,10 +3,12 @@ uploads, too many at once, foreign Host names; and the headers every answer carr
 
 from __future__ import annotations
 
+import io
 import socket
 import threading
 import time
 import warnings
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -114,6 +116,19 @@ def test_a_stalled_upload_gets_408_and_a_second_search_meanwhile_503(live):
     again.close()
 
 
+def test_an_export_is_held_to_the_body_limit(live):
+    hits = ",".join('{"id": 0, "score": 0.5}' for _ in range(20_000)).encode()  # 480 kB
+    body = b'{"format": "csv", "hits": [' + hits + b"]}"
+    conn = live.connect()
+    conn.sendall(
+        b"POST /export HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        b"Content-Length: %d\r\n\r\n" % len(body)
+    )
+    status, head = read_status(conn)
+    conn.close()
+    assert status == 413 and b"application/json" in head
+
+
 def test_only_the_servers_own_host_names_are_answered(archive_index):
     hosts = allowed_hosts("127.0.0.1", None)
     assert "localhost" in hosts and allowed_hosts("0.0.0.0", None) is None
@@ -127,7 +142,7 @@ def test_only_the_servers_own_host_names_are_answered(archive_index):
 
 def test_security_headers_head_requests_and_relative_paths(archive_index, corpus):
     client = TestClient(create_app(archive_index, map_points=0))
-    for url in ("/", "/info", "/static/app.js", "/segments/0/audio"):
+    for url in ("/", "/info", "/static/app.js", "/segments/0/audio", "/segments/0/audio?context=1"):
         response = client.get(url)
         assert response.status_code == 200, url
         policy = response.headers["content-security-policy"]
@@ -142,6 +157,20 @@ def test_security_headers_head_requests_and_relative_paths(archive_index, corpus
     for hit in response.json()["hits"]:
         assert not Path(hit["path"]).is_absolute() and str(corpus) not in hit["path"]
         assert hit["path"] == hit["file"]  # every archive file is in one folder, the root
+    for recording in response.json()["recordings"]:
+        assert not Path(recording["path"]).is_absolute()
+    hits = [{"id": h["id"], "score": h["score"]} for h in response.json()["hits"]]
+    for fmt in ("csv", "eaf", "textgrid"):
+        exported = client.post("/export", json={"format": fmt, "hits": hits})
+        assert exported.status_code == 200, exported.text
+        assert "script-src 'self'" in exported.headers["content-security-policy"]
+        assert exported.headers["content-disposition"].startswith("attachment; filename=")
+        files = [exported.content]
+        if exported.headers["content-type"] == "application/zip":
+            with zipfile.ZipFile(io.BytesIO(exported.content)) as archive:
+                files = [name.encode() for name in archive.namelist()]
+                files += [archive.read(name) for name in archive.namelist()]
+        assert all(str(corpus).encode() not in data for data in files), fmt
 
 
 def test_warm_up_runs_a_search_of_each_kind(archive_index):
@@ -150,8 +179,6 @@ def test_warm_up_runs_a_search_of_each_kind(archive_index):
 
 
 def test_an_mp3_upload_is_refused_in_plain_words(archive_index):
-    import io
-
     import numpy as np
     import soundfile as sf
 

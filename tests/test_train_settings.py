@@ -18,7 +18,7 @@ def test_help_texts_have_no_hard_line_breaks():
                 yield from commands(command, f"{prefix}{name} ")
 
     found = list(commands(typer.main.get_command(app)))
-    assert len(found) == 20
+    assert len(found) == 23
     for name, command in found:
         for paragraph in (command.help or "").split("\n\n"):
             assert "\n" not in paragraph, (name, paragraph)

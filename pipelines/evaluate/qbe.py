@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from pipelines.io.extract import Extraction, extract_features
 from pipelines.io.manifest import Segment, read_manifest
+from pipelines.search import FUSIONS
 from pipelines.search.rerank import reranked_similarity
 from pipelines.train.seeds import seed_runs
 from seqae.baselines import cosine_similarity, downsample
@@ -66,6 +67,22 @@ def mean_of(name: str, scores: list[MethodScore]) -> MethodScore:
     )
 
 
+@dataclass(frozen=True)
+class ExamplesScore:
+    """One method's retrieval quality when each query is several clips of one term."""
+
+    method: str
+    examples: int
+    fusion: str
+    map: float
+    map_at_r: float
+    precision_at_10: float
+    queries: int  # groups of ``examples`` clips
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
 @dataclass
 class QbeReport:
     """All methods' scores, and what was skipped on the way."""
@@ -73,6 +90,56 @@ class QbeReport:
     scores: list[MethodScore]
     archive_size: int
     skipped: list[str]
+    several: list[ExamplesScore] = field(default_factory=list)  # with ``examples``
+
+
+def example_groups(order: list[tuple], labels: np.ndarray, size: int) -> list[list[int]]:
+    """Query rows in groups of ``size`` clips of one label: within a label, clips in the
+    order of ``order`` (speaker, file), cut into consecutive groups (so mostly one speaker's
+    takes), the remainder left out."""
+    groups = []
+    for label in dict.fromkeys(labels.tolist()):
+        rows = sorted(np.flatnonzero(labels == label).tolist(), key=lambda r: order[r])
+        groups += [rows[i : i + size] for i in range(0, len(rows) - size + 1, size)]
+    return groups
+
+
+def fused_rows(similarity: np.ndarray, groups: list[list[int]], fusion: str) -> np.ndarray:
+    """(G, N): each group's rows combined; for cosine scores the mean ranks as the search
+    with the mean of the clips' unit vectors does (pipelines.search.speech)."""
+    combine = np.mean if fusion == "mean" else np.max
+    return np.stack([combine(similarity[rows], axis=0) for rows in groups])
+
+
+def several_examples(
+    matrices: dict[str, np.ndarray],
+    order: list[tuple],
+    ql: np.ndarray,
+    al: np.ndarray,
+    sizes: tuple[int, ...],
+) -> list[ExamplesScore]:
+    """Every method's MAP with ``sizes`` clips per query, each fusion."""
+    rows = []
+    for size in sizes:
+        groups = example_groups(order, ql, size)
+        if not groups:
+            raise SeqaeError(f"no query label has {size} clips; ask for fewer --examples")
+        labels = ql[[g[0] for g in groups]]
+        for method, matrix in matrices.items():
+            for fusion in FUSIONS if size > 1 else ("mean",):
+                scores = qbe_scores(fused_rows(matrix, groups, fusion), labels, al, k=10)
+                rows.append(
+                    ExamplesScore(
+                        method,
+                        size,
+                        fusion if size > 1 else "-",
+                        scores["map"],
+                        scores["map@r"],
+                        scores["p@10"],
+                        scores["queries"],
+                    )  # fmt: skip
+                )
+    return rows
 
 
 def alone(segment: Segment) -> Segment:
@@ -94,9 +161,12 @@ def _score(
     ql: np.ndarray,
     al: np.ndarray,
     archive_similarity: Callable[[], np.ndarray] | None,
+    kept: dict[str, np.ndarray] | None = None,
 ) -> MethodScore:
     started = time.perf_counter()
     matrix = similarity()
+    if kept is not None:
+        kept[name] = matrix
     seconds = (time.perf_counter() - started) / max(1, len(ql))
     scores = qbe_scores(matrix, ql, al, k=10)
     pairs = same_different(archive_similarity(), al) if archive_similarity else {}
@@ -122,6 +192,7 @@ def evaluate_qbe(
     pairs: bool = True,
     seeds: int = 1,
     query_speakers: bool = False,
+    examples: tuple[int, ...] = (),
 ) -> QbeReport:
     """Score the model in ``run`` (and the baselines) on ``queries`` searched in ``archive``.
 
@@ -133,10 +204,14 @@ def evaluate_qbe(
     Each query's features are its own, as ``seqae search`` computes them; with
     ``query_speakers`` and features normalised per speaker, the queries are normalised over
     their speakers (the queries manifest's ``speaker`` column), as archive segments are.
+    With ``examples`` (say 1, 3, 5), the model, downsampling and DTW are also scored with
+    that many clips of one term per query (see ``example_groups``), fused by the mean and by
+    the max of their similarities: ``several`` in the report.
     """
     bundles = [load_bundle(r) for r in seed_runs(run, seeds)]
     features = bundles[0].features
     query_segments, archive_segments = read_manifest(queries), read_manifest(archive)
+    speakers = {(s.path, s.start, s.end): s.metadata.get("speaker", "") for s in query_segments}
     if not query_speakers:
         query_segments = [alone(segment) for segment in query_segments]
     q = extract_features(query_segments, features, progress=progress)
@@ -148,10 +223,13 @@ def evaluate_qbe(
     def within(vectors: np.ndarray) -> Callable[[], np.ndarray] | None:
         return (lambda: cosine_similarity(vectors, vectors)) if pairs else None
 
+    kept: dict[str, np.ndarray] | None = {} if examples else None
     per_run: list[list[MethodScore]] = []
-    for bundle in bundles:
+    for n, bundle in enumerate(bundles):
         bundle.check_features(features)
-        per_run.append(_model_scores(bundle, q, a, ql, al, rerank_k, within))
+        per_run.append(
+            _model_scores(bundle, q, a, ql, al, rerank_k, within, kept if n == 0 else None)
+        )
     ids = ", ".join(b.model_id for b in bundles)
     names = [f"model {ids}"] + ([f"model + DTW re-rank of top {rerank_k}"] if rerank_k else [])
     scores = [
@@ -169,20 +247,23 @@ def evaluate_qbe(
 
         dtw_pairs = (lambda: dtw_self_similarity(a.features)) if pairs else None
         name = f"{'MFCC' if features.kind == 'mfcc' else 'log-mel'} downsampled x10"
-        scores.append(_score(name, down, ql, al, within(archive_down)))
-        scores.append(_score("DTW", dtw, ql, al, dtw_pairs))
+        scores.append(_score(name, down, ql, al, within(archive_down), kept))
+        scores.append(_score("DTW", dtw, ql, al, dtw_pairs, kept))
     skipped = [reason for _, reason in q.skipped + a.skipped]
-    return QbeReport(scores=scores, archive_size=len(al), skipped=skipped)
+    order = [(speakers[(s.path, s.start, s.end)], str(s.path), s.start or 0.0) for s in q.segments]
+    several = several_examples(kept, order, ql, al, examples) if examples else []
+    return QbeReport(scores=scores, archive_size=len(al), skipped=skipped, several=several)
 
 
-def _model_scores(bundle, q: Extraction, a: Extraction, ql, al, rerank_k: int, within):
-    """The model's own row and, with ``rerank_k``, the two-stage search's."""
+def _model_scores(bundle, q: Extraction, a: Extraction, ql, al, rerank_k: int, within, kept=None):
+    """The model's own row and, with ``rerank_k``, the two-stage search's (``kept`` receives
+    the model's similarity matrix)."""
     archive_vectors = bundle.embed(a.features)
 
     def model() -> np.ndarray:
         return cosine_similarity(bundle.embed(q.features), archive_vectors)
 
-    scores = [_score("model", model, ql, al, within(archive_vectors))]
+    scores = [_score("model", model, ql, al, within(archive_vectors), kept)]
     if rerank_k > 0:
 
         def two_stage() -> np.ndarray:

@@ -19,6 +19,11 @@ from seqae.runs import replaced_atomically, write_csv_atomic, write_text_atomic
 
 FORMATS = ("csv", "jsonl", "eaf", "textgrid", "vtt", "audacity", "stdlist")
 PER_RECORDING = {"eaf": ".eaf", "textgrid": ".TextGrid", "vtt": ".vtt", "audacity": ".txt"}
+# where each format goes inside one output folder of ``seqae detect``
+FOLDER_NAMES = {
+    "csv": "hits.csv", "jsonl": "hits.jsonl", "eaf": "eaf", "textgrid": "textgrid", "vtt": "vtt",
+    "audacity": "audacity", "stdlist": "std",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -30,24 +35,35 @@ class Detection:
     start: float
     end: float
     score: float
+    label: str = ""  # the annotation's text (default: the term and its score)
 
 
-def export_hits(hits: list, fmt: str, out: Path, term: str, threshold: float = 0.0) -> list:
-    """Search hits (index.Hit) of one term written as ``fmt``; the files written."""
-    from pipelines.io.stream import audio_duration
-
-    detections = [
+def detections_of(hits: list, term: str) -> list[Detection]:
+    """Search hits (index.Hit) of one term as detections, times to the millisecond."""
+    return [
         Detection(term, str(h.metadata["path"]), round(float(h.metadata["start"]), 3),
                   round(float(h.metadata["end"]), 3), round(float(h.score), 4))
         for h in hits
     ]  # fmt: skip
+
+
+def recording_durations(detections: list[Detection]) -> dict[str, float]:
+    """Seconds of each recording the detections are in (those that can still be read)."""
+    from pipelines.io.stream import audio_duration
+
     durations = {}
-    for path in {d.path for d in detections}:
+    for path in sorted({d.path for d in detections}):
         try:
             durations[path] = audio_duration(Path(path))
         except SeqaeError:
             pass  # moved since it was indexed: the hits still bound the recording
-    return write_hits(detections, fmt, out, durations, threshold)
+    return durations
+
+
+def export_hits(hits: list, fmt: str, out: Path, term: str, threshold: float = 0.0) -> list:
+    """Search hits (index.Hit) of one term written as ``fmt``; the files written."""
+    detections = detections_of(hits, term)
+    return write_hits(detections, fmt, out, recording_durations(detections), threshold)
 
 
 def write_hits(
@@ -68,11 +84,14 @@ def write_hits(
         raise SeqaeError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     durations = durations or {}
     if fmt == "csv":
-        rows = [asdict(d) for d in detections]
-        write_csv_atomic(out, ["term", "path", "start", "end", "score"], rows)
+        columns = ["term", "path", "start", "end", "score"]
+        if any(d.label for d in detections):
+            columns.append("label")
+        write_csv_atomic(out, columns, [{c: getattr(d, c) for c in columns} for d in detections])
         return [out]
     if fmt == "jsonl":
-        write_text_atomic(out, "".join(json.dumps(asdict(d)) + "\n" for d in detections))
+        rows = [{k: v for k, v in asdict(d).items() if k != "label" or v} for d in detections]
+        write_text_atomic(out, "".join(json.dumps(row) + "\n" for row in rows))
         return [out]
     if fmt == "stdlist":
         return write_std(detections, out, durations, threshold)
@@ -94,8 +113,7 @@ def _per_recording(
             )
         targets = {path: out for path in by_file}
     else:
-        out.mkdir(parents=True, exist_ok=True)
-        targets = {path: out / (Path(path).stem + suffix) for path in by_file}
+        targets = _file_names(list(by_file), out, suffix)
     writer = {"eaf": _eaf, "textgrid": _textgrid, "vtt": _vtt, "audacity": _audacity}[fmt]
     for path, hits in by_file.items():
         end = max([durations.get(path, 0.0), *(h.end for h in hits)])
@@ -103,8 +121,26 @@ def _per_recording(
     return list(targets.values())
 
 
+def _file_names(paths: list[str], out: Path, suffix: str) -> dict[str, Path]:
+    """One file in ``out`` per recording: named by the recording's name, or, when two
+    recordings share a name (``a/take1.wav``, ``b/take1.wav``), by its path below the folder
+    they all are in (``out/a/take1.eaf``)."""
+    import os
+
+    stems = [Path(p).stem for p in paths]
+    if len(set(stems)) == len(stems):
+        names = {p: Path(Path(p).stem + suffix) for p in paths}
+    else:
+        root = Path(os.path.commonpath([str(Path(p).parent) for p in paths]))
+        names = {p: Path(p).relative_to(root).with_suffix(suffix) for p in paths}
+    for name in set(names.values()):
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
+    return {p: out / name for p, name in names.items()}
+
+
 def _label(hit: Detection) -> str:
-    return f"{hit.term} {hit.score:.3f}"
+    return hit.label or f"{hit.term} {hit.score:.3f}"
 
 
 def _by_term(hits: list[Detection]) -> dict[str, list[Detection]]:

@@ -1,4 +1,5 @@
-"""Manifests: which audio segments a job works on (a CSV file or a folder of audio files)."""
+"""Manifests: which audio segments a job works on (a CSV file, a folder of audio files, or
+annotations read by ``pipelines.io.annotations``)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import codecs
 import csv
 import io
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -113,9 +115,15 @@ def read_folder_manifest(folder: Path) -> list[Segment]:
 
 
 def read_manifest(source: str | Path) -> list[Segment]:
-    """Read segments from a manifest CSV or a folder of audio files."""
+    """Read segments from a manifest CSV, a folder of audio files, or annotations: a TextGrid
+    or ELAN .eaf file (``FILE#TIER`` picks a tier) or a Kaldi data directory (with wav.scp)."""
+    from pipelines.io.annotations import is_annotation_source, read_annotations, split_tier
+
     source = Path(source)
-    if source.is_dir():
+    path, tier = split_tier(source)
+    if is_annotation_source(path):
+        segments = read_annotations(path, tier)
+    elif source.is_dir():
         segments = read_folder_manifest(source)
     elif source.is_file():
         segments = read_csv_manifest(source)
@@ -133,3 +141,33 @@ def metadata_columns(items: list) -> list[str]:
         for key in item.metadata:
             seen.setdefault(key, None)
     return list(seen)
+
+
+def write_manifest(segments: list[Segment], path: Path) -> None:
+    """Write segments as a manifest CSV (path, start, end, label, the other metadata), whole or
+    not at all; audio paths are relative to its folder unless they share only the root."""
+    from seqae.runs import write_csv_atomic
+
+    folder = path.parent.resolve()
+    columns = [*RESERVED, *dict.fromkeys(["label", *metadata_columns(segments)])]
+    rows = (
+        {
+            **segment.metadata,
+            "path": _relative_path(segment.path, folder),
+            "start": _seconds_text(segment.start),
+            "end": _seconds_text(segment.end),
+        }
+        for segment in segments
+    )
+    write_csv_atomic(path, columns, rows)
+
+
+def _relative_path(audio: Path, folder: Path) -> str:
+    audio = Path(audio).absolute()
+    if Path(os.path.commonpath([audio, folder])) == Path(folder.anchor):
+        return str(audio)  # /data/a.wav beside /home/me/m.csv: ../../../data/a.wav helps no one
+    return os.path.relpath(audio, folder)
+
+
+def _seconds_text(seconds: float | None) -> str:
+    return "" if seconds is None else str(round(float(seconds), 6))  # to the microsecond

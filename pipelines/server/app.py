@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import FastAPI, File, Form, Request, UploadFile
+from fastapi import FastAPI, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from pipelines.server.clips import segment_wav
-from pipelines.server.state import ServerState, hit_rows
+from pipelines.search import DEFAULT_FUSION, FUSIONS
+from pipelines.server.clips import segment_clip
+from pipelines.server.export import ExportRequest, clean_term, export_file
+from pipelines.server.state import ServerState, hit_rows, recording_rows
 from pipelines.server.uploads import (
     FORM_OVERHEAD,
     BodyLimit,
     RequestError,
     ServerLimits,
-    check_clip,
+    read_clips,
 )
 
 STATIC = Path(__file__).parent / "static"
@@ -100,7 +103,7 @@ def add_page(app: FastAPI) -> None:
 
 
 def add_api(app: FastAPI, state: ServerState) -> None:
-    """The JSON API: health, info, map, search, and the segments' audio."""
+    """The JSON API: health, info, map, search, the segments' audio, and exports."""
 
     @app.get("/healthz", summary="Liveness: the index is open")
     def healthz() -> dict:
@@ -114,33 +117,71 @@ def add_api(app: FastAPI, state: ServerState) -> None:
     def embedding_map() -> dict:
         return map_json(state)
 
-    @app.post("/search", summary="Search by an uploaded clip (speech) or a sentence (text)")
+    @app.post("/search", summary="Search by uploaded clips of one term (speech) or a sentence")
     def search(
         file: Annotated[
-            UploadFile | None, File(description="Query clip: WAV, FLAC or OGG.")
+            list[UploadFile] | None,
+            File(description="Query clip(s): WAV, FLAC or OGG; several are examples of one term."),
         ] = None,
         text: Annotated[str | None, Form(description="Query sentence, for text indexes.")] = None,
         k: Annotated[int, Form(description="Number of hits.")] = 10,
         rerank: Annotated[str, Form(description="'dtw' re-ranks the top candidates.")] = "none",
         rerank_k: Annotated[int, Form(description="Candidates to re-rank.")] = 30,
+        fusion: Annotated[
+            str, Form(description="How several clips make one query: 'mean' or 'max'.")
+        ] = DEFAULT_FUSION,
+        term: Annotated[
+            str | None, Form(description="The term's name (default: the first clip's name).")
+        ] = None,
     ) -> dict:
         check_options(k, rerank, rerank_k, state)
-        if (file is None) == (text is None):
+        if fusion not in FUSIONS:
+            choices = " or ".join(repr(name) for name in FUSIONS)
+            raise RequestError(422, f"fusion must be {choices}, not {fusion!r}")
+        if (not file) == (text is None):
             raise RequestError(400, "send either an audio 'file' or a 'text', not both or neither")
-        return run_search(state, file, text, k, rerank_k if rerank == "dtw" else 0)
+        options = SearchOptions(k, rerank_k if rerank == "dtw" else 0, fusion, term)
+        return run_search(state, file or [], text, options)
 
     @app.get(
         "/segments/{segment_id}/audio",
-        summary="An indexed segment's audio as WAV",
+        summary="An indexed segment's audio as WAV, optionally with its recording around it",
         response_class=Response,
         responses={200: {"content": {"audio/wav": {}}}},
     )
-    def segment_audio(segment_id: int) -> Response:
+    def segment_audio(
+        segment_id: int,
+        context: Annotated[
+            float, Query(description="Seconds of the recording to add on each side.")
+        ] = 0.0,
+    ) -> Response:
+        limits = state.limits
+        if not 0 <= context <= limits.max_context_seconds:
+            bound = f"{limits.max_context_seconds:g}"
+            raise RequestError(422, f"context must be between 0 and {bound} s, not {context}")
         if not 0 <= segment_id < len(state.index):
             raise RequestError(404, f"no segment {segment_id} in this index")
         row = state.index.metadata.slice(segment_id, 1).to_pylist()[0]
-        data = segment_wav(row, segment_id, state.limits.max_segment_seconds)
-        return Response(data, media_type="audio/wav", headers={"Cache-Control": "max-age=3600"})
+        clip = segment_clip(row, segment_id, limits.max_segment_seconds, context)
+        headers = {"Cache-Control": "max-age=3600", **clip.headers()}
+        return Response(clip.data, media_type="audio/wav", headers=headers)
+
+    @app.post(
+        "/export",
+        summary="Hits as CSV, ELAN or Praat TextGrid (a .zip for several recordings)",
+        response_class=Response,
+    )
+    def export(request: ExportRequest) -> Response:
+        exported = export_file(state, request)
+        return Response(exported.data, media_type=exported.media_type, headers=exported.headers())
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    k: int
+    rerank_k: int  # 0: no re-ranking
+    fusion: str = DEFAULT_FUSION
+    term: str | None = None
 
 
 def map_json(state: ServerState) -> dict[str, Any]:
@@ -159,16 +200,23 @@ def map_json(state: ServerState) -> dict[str, Any]:
 
 
 def run_search(
-    state: ServerState, file: UploadFile | None, text: str | None, k: int, rerank_k: int
+    state: ServerState, files: list[UploadFile], text: str | None, options: SearchOptions
 ) -> dict[str, Any]:
-    """Search by the uploaded clip or the sentence; the hits and the query's map position."""
-    if file is not None:
-        limits = state.limits
-        clip = check_clip(file.file.read(limits.max_upload_bytes + 1), file.filename, limits)
-        result = state.search_clip(clip, k, rerank_k)
-        query: dict[str, Any] = {"file": clip.name, "seconds": round(clip.seconds, 3)}
+    """Search by the uploaded clips or the sentence; the hits, the recordings they are in,
+    and the query's map position."""
+    if files:
+        clips = read_clips(files, state.limits)
+        term = clean_term(options.term, Path(clips[0].name).stem or "query")
+        result = state.search_clips(clips, options.k, options.rerank_k, options.fusion)
+        query: dict[str, Any] = {
+            "file": clips[0].name,
+            "files": [clip.name for clip in clips],
+            "seconds": round(sum(clip.seconds for clip in clips), 3),
+            "fusion": options.fusion,
+            "term": term,
+        }
     else:
-        result = state.search_text(text or "", k)
+        result = state.search_text(text or "", options.k)
         query = {"text": text}
     placed = state.place(result.query_vector[None, :])
     if placed is not None:
@@ -176,6 +224,7 @@ def run_search(
     return {
         "query": query,
         "hits": hit_rows(result.hits, state.hit_positions(result.hits), state.root),
+        "recordings": recording_rows(result.hits, state),
         "seconds": round(result.seconds, 4),
     }
 

@@ -21,6 +21,7 @@ import soundfile as sf
 
 from index import Hit, SearchIndex, normalize
 from index.frames import FrameStore, has_frames
+from pipelines.search import DEFAULT_FUSION
 from pipelines.search.build import FRAMES_NAME, open_index_with_model
 from pipelines.server.uploads import Clip, RequestError, ServerLimits
 from pipelines.viz.maps import PlaneProjection, class_value, fit_plane, index_vectors, sample_rows
@@ -75,6 +76,7 @@ class ServerState:
         self.lock = threading.Lock()  # one search at a time: the model runs on every core
         self.map = build_map(self.index, map_points, seed) if map_points > 0 else None
         self.root = archive_root(self.index)
+        self._durations: dict[str, float] = {}  # recording -> seconds, read once each
 
     def warm_up(self) -> float:
         """One search of each kind the server answers, so that the first user's request does
@@ -89,7 +91,7 @@ class ServerState:
             buffer = io.BytesIO()
             sf.write(buffer, wave.astype(np.float32), rate, format="WAV")
             clip = Clip("warm-up.wav", buffer.getvalue(), ".wav", 0.5, rate)
-            self.search_clip(clip, 1, 2 if self.can_rerank else 0)
+            self.search_clips([clip], 1, 2 if self.can_rerank else 0)
         return time.perf_counter() - started
 
     def info(self) -> dict[str, Any]:
@@ -104,28 +106,61 @@ class ServerState:
             "limits": self.limits.to_dict(),
         }
 
-    def search_clip(self, clip: Clip, k: int, rerank_k: int) -> SearchResult:
-        """Embed an uploaded clip with the index's model and search, as ``seqae search``."""
-        from pipelines.io.extract import segment_features
-        from pipelines.io.manifest import Segment
-        from pipelines.search.speech import search_features
-        from seqae.errors import InputError
+    def search_clips(
+        self, clips: list[Clip], k: int, rerank_k: int, fusion: str = DEFAULT_FUSION
+    ) -> SearchResult:
+        """Embed uploaded clips of one term with the index's model and search with them as
+        one query (their examples fused as ``fusion`` says), as ``seqae search``."""
+        from pipelines.search.speech import fuse_vectors, search_features
 
         if self.modality != "audio":
             raise RequestError(400, "this index holds sentences: send text, not audio")
         started = time.perf_counter()
+        features = [self._clip_features(clip) for clip in clips]
+        rows = list(range(len(clips)))
+        with self.lock:
+            vectors = self.bundle.embed(features)
+            hits = search_features(
+                self.index, features, vectors, k, rerank_k, groups=[rows], fusion=fusion
+            )[0]
+        query = fuse_vectors(vectors, [rows])[0]  # the examples' centre, for the map
+        return SearchResult(hits, query, time.perf_counter() - started)
+
+    def _clip_features(self, clip: Clip) -> np.ndarray:
+        from pipelines.io.extract import segment_features
+        from pipelines.io.manifest import Segment
+        from seqae.errors import InputError
+
         with tempfile.TemporaryDirectory(prefix="seqae-query-") as folder:
             path = Path(folder) / f"query{clip.suffix}"
             path.write_bytes(clip.data)
             try:
-                features = [segment_features(Segment(path), self.bundle.features)[0]]
+                return segment_features(Segment(path), self.bundle.features)[0]
             except InputError as error:
                 reason = str(error).replace(str(path), clip.name)
                 raise RequestError(400, reason) from None
-        with self.lock:
-            vectors = self.bundle.embed(features)
-            hits = search_features(self.index, features, vectors, k, rerank_k)[0]
-        return SearchResult(hits, vectors[0], time.perf_counter() - started)
+
+    def duration(self, path: str) -> float | None:
+        """Seconds of an indexed recording, read from its header once (None: unreadable)."""
+        from pipelines.io.stream import audio_duration
+
+        if path not in self._durations:
+            try:
+                self._durations[path] = audio_duration(Path(path))
+            except SeqaeError:
+                return None  # gone or damaged: asked again next time
+        return self._durations[path]
+
+    def rows(self, ids: list[int]) -> list[dict[str, Any]]:
+        """The metadata rows of segment ids (404 for an id not in the index)."""
+        for segment_id in ids:
+            if not 0 <= segment_id < len(self.index):
+                raise RequestError(404, f"no segment {segment_id} in this index")
+        return self.index.metadata.take(np.asarray(ids, dtype=np.int64)).to_pylist()
+
+    def shown_path(self, path: str) -> str:
+        """A recording's path as clients see it: relative to the archive's root folder."""
+        return _shown_path(path, self.root)
 
     def search_text(self, text: str, k: int) -> SearchResult:
         """Embed a sentence with the index's model and search the index."""
@@ -223,3 +258,17 @@ def hit_rows(
             row["x"], row["y"] = positions[number]
         rows.append(row)
     return rows
+
+
+def recording_rows(hits: list[Hit], state: ServerState) -> list[dict[str, Any]]:
+    """Each recording the hits are in, once, by its shown path, with its duration."""
+    paths = {str(hit.metadata["path"]) for hit in hits if hit.metadata.get("path")}
+    rows = []
+    for path in paths:
+        seconds = state.duration(path)
+        rows.append({
+            "path": state.shown_path(path),
+            "file": Path(path).name,
+            "duration": None if seconds is None else round(seconds, 3),
+        })  # fmt: skip
+    return sorted(rows, key=lambda row: row["path"])

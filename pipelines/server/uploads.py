@@ -23,6 +23,8 @@ class ServerLimits:
     max_segment_seconds: float = 30.0  # of audio served for one segment
     max_body_seconds: float = 30.0  # for an upload to arrive in full
     max_active: int = 16  # requests with a body (searches) at once; more get 503
+    max_clips: int = 10  # example clips of one query term
+    max_context_seconds: float = 5.0  # played on each side of a hit
 
     def to_dict(self) -> dict:
         return asdict(self)  # every limit: /info shows them all
@@ -93,6 +95,24 @@ def check_clip(data: bytes, filename: str | None, limits: ServerLimits) -> Clip:
         kind = info.format_info.removesuffix(" Audio").strip() or info.format
         raise RequestError(415, f"{name}: {kind} is not read here; send WAV, FLAC or OGG")
     return Clip(name, data, suffix, seconds, info.samplerate)
+
+
+def read_clips(uploads: list, limits: ServerLimits) -> list[Clip]:
+    """Read and check the clips of one query (``UploadFile``s): at most ``max_clips`` of them,
+    together within ``max_upload_bytes``."""
+    if len(uploads) > limits.max_clips:
+        raise RequestError(422, f"{len(uploads)} clips; one query takes at most {limits.max_clips}")
+    clips, left = [], limits.max_upload_bytes
+    for upload in uploads:
+        data = upload.file.read(left + 1)
+        if len(data) > left and len(uploads) > 1:
+            raise RequestError(
+                413, f"the {len(uploads)} clips together are too large; uploads are limited "
+                f"to {size_text(limits.max_upload_bytes)} in all"
+            )  # fmt: skip
+        clips.append(check_clip(data, upload.filename, limits))
+        left -= len(data)
+    return clips
 
 
 class BodyLimit:

@@ -34,6 +34,28 @@ class PairReport:
         return asdict(self)
 
 
+def crossing_groups(
+    across: str, speakers: np.ndarray, files: np.ndarray
+) -> tuple[str, np.ndarray | None]:
+    """What discovered pairs must cross: speakers if every segment names one (and there are
+    two or more), else files when the segments are spans of several longer recordings, else
+    nothing ("any"; also when ``across`` is "any").
+
+    Two takes by one speaker (or from one recording) share the voice and the room, and a
+    model trained to match them learns those instead of the word; pairs within one voice
+    also keep each speaker's takes of a word apart from the others'.
+    """
+    if across == "any":
+        return "any", None
+    speakers, files = np.asarray(speakers), np.asarray(files)
+    if len(speakers) and all(speakers) and len(set(speakers.tolist())) > 1:
+        return "speaker", speakers
+    recordings = len(set(files.tolist()))
+    if 1 < recordings < len(files):  # spans of several longer recordings
+        return "file", files
+    return "any", None
+
+
 SEARCH_FACTOR = 8  # with groups, this many times the neighbours are searched, then filtered
 
 

@@ -17,7 +17,13 @@ from pipelines.io.manifest import read_manifest
 from pipelines.segment.longform import SEGMENT_MODES, SegmentSettings
 from pipelines.segment.vad import VAD_METHODS
 from pipelines.train.job import TrainJob
-from pipelines.train.pairs import PairReport, discover_pairs, label_pairs, pair_report
+from pipelines.train.pairs import (
+    PairReport,
+    crossing_groups,
+    discover_pairs,
+    label_pairs,
+    pair_report,
+)
 from seqae.config import TrainConfig
 from seqae.errors import SeqaeError
 from seqae.runs import (
@@ -191,19 +197,9 @@ def make_pairs(train: TrainConfig, extraction: Extraction, bundle) -> tuple[np.n
 def pair_groups(
     train: TrainConfig, extraction: Extraction, speakers: np.ndarray
 ) -> tuple[str, np.ndarray | None]:
-    """What discovered pairs must cross: speakers if the manifest names them, else files.
-
-    Two takes by one speaker (or from one recording) share the voice and the room, and a
-    model trained to match them learns those instead of the word.
-    """
-    if train.pair_across == "any":
-        return "any", None
-    if all(speakers) and len(set(speakers)) > 1:
-        return "speaker", speakers
+    """What discovered pairs must cross (see pipelines.train.pairs.crossing_groups)."""
     files = np.array([str(s.path) for s in extraction.segments])
-    if len(set(files)) < len(files):  # spans of longer recordings
-        return "file", files
-    return "any", None
+    return crossing_groups(train.pair_across, speakers, files)
 
 
 def _write_pairs(path: Path, extraction: Extraction, pairs: np.ndarray) -> None:

@@ -6,9 +6,12 @@ import typer
 
 from seqae.cli import evaluate, index
 from seqae.cli.common import OneLineErrors
+from seqae.cli.detect import detect
+from seqae.cli.discover import discover
 from seqae.cli.embed import embed
 from seqae.cli.ingest import ingest
 from seqae.cli.listen import listen
+from seqae.cli.manifest import manifest
 from seqae.cli.prompts import prompts
 from seqae.cli.reconstruct import reconstruct
 from seqae.cli.search import search
@@ -28,6 +31,7 @@ app = typer.Typer(
 )
 app.command()(synth)
 app.command()(prompts)
+app.command()(manifest)
 app.command("synth-text")(synth_text)
 app.command()(train)
 app.command()(embed)
@@ -35,6 +39,8 @@ app.command()(ingest)
 app.command()(listen)
 app.add_typer(index.app, name="index")
 app.command()(search)
+app.command()(detect)
+app.command()(discover)
 app.add_typer(evaluate.app, name="eval")
 app.command()(reconstruct)
 app.command()(viz)

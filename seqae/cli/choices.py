@@ -7,8 +7,12 @@ drift apart.
 from __future__ import annotations
 
 from enum import Enum
+from typing import Annotated
+
+import typer
 
 from pipelines.export.hits import FORMATS as EXPORT_FORMATS
+from pipelines.search import FUSIONS
 from seqae.config import (
     ACCELERATORS,
     CELLS,
@@ -45,9 +49,26 @@ VadMethod = choice("VadMethod", ("webrtc", "silero", "energy"))  # pipelines.seg
 Projection = choice("Projection", ("pca", "tsne", "umap"))  # pipelines.viz.maps's
 Engine = choice("Engine", ("local", "ray"))
 Rerank = choice("Rerank", ("dtw", "none"))
+Fusion = choice("Fusion", FUSIONS)
 ExportFormat = choice("ExportFormat", EXPORT_FORMATS)
 
 
 def plain(value: object) -> object:
     """An Enum member's value; anything else as it is."""
     return value.value if isinstance(value, Enum) else value
+
+
+# options several search commands share
+RerankOption = Annotated[
+    Rerank, typer.Option(help="Second stage: 'dtw' re-orders the top candidates, 'none' not.")
+]
+RerankDepthOption = Annotated[
+    int, typer.Option(help="Candidates the index proposes for re-ranking.", min=1)
+]
+FusionOption = Annotated[
+    Fusion,
+    typer.Option(
+        help="Several clips of a term: 'mean' searches with the mean of their unit vectors, "
+        "'max' scores each segment by its best match to any clip."
+    ),
+]

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from seqae.cli.choices import Fusion, plain
 from seqae.cli.common import cli_command, console, progress_bar, report_corpus, report_skipped
 
 app = typer.Typer(help="Evaluate models.", no_args_is_help=True)
@@ -42,6 +43,14 @@ def qbe(
             "as 'seqae search' does."
         ),
     ] = False,
+    examples: Annotated[
+        str | None,
+        typer.Option(
+            help="Also score queries made of several clips of one term, e.g. '1,3,5': clips of "
+            "a label in groups of that size (mostly one speaker's), fused by mean and by max.",
+            show_default=False,
+        ),
+    ] = None,
     json_output: Annotated[
         bool, typer.Option("--json", help="Print JSON instead of a table.")
     ] = False,
@@ -51,6 +60,7 @@ def qbe(
     from pipelines.evaluate.qbe import evaluate_qbe
     from pipelines.io.manifest import read_manifest
 
+    sizes = clip_counts(examples) if examples else ()
     total = len(read_manifest(queries)) + len(read_manifest(archive))
     with progress_bar("features", total) as advance:
         report = evaluate_qbe(
@@ -63,15 +73,14 @@ def qbe(
             pairs=pairs,
             seeds=seeds,
             query_speakers=query_speakers,
+            examples=sizes,
         )
     report_skipped(report.skipped)
     if json_output:
-        typer.echo(
-            json.dumps(
-                {"archive": report.archive_size, "methods": [s.to_dict() for s in report.scores]},
-                indent=2,
-            )
-        )
+        result = {"archive": report.archive_size, "methods": [s.to_dict() for s in report.scores]}
+        if sizes:
+            result["several"] = [s.to_dict() for s in report.several]
+        typer.echo(json.dumps(result, indent=2))
         return
     from rich.table import Table
 
@@ -100,6 +109,29 @@ def qbe(
             shown(score, "equal_error_rate"),
         )
     console.print(table)
+    if report.several:
+        several = Table(title="several clips of one term per query")
+        for column in ("method", "clips", "fusion", "queries", "MAP", "MAP@R", "P@10"):
+            several.add_column(column, justify="left" if column == "method" else "right")
+        for row in report.several:
+            several.add_row(
+                row.method, str(row.examples), row.fusion, str(row.queries), f"{row.map:.3f}",
+                f"{row.map_at_r:.3f}", f"{row.precision_at_10:.3f}",
+            )  # fmt: skip
+        console.print(several)
+
+
+def clip_counts(text: str) -> tuple[int, ...]:
+    """'1,3,5' -> (1, 3, 5); anything else is refused in one line."""
+    from seqae.errors import InputError
+
+    try:
+        sizes = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        sizes = ()
+    if not sizes or min(sizes) < 1:
+        raise InputError(f"--examples takes clip counts such as '1,3,5', not {text!r}")
+    return sizes
 
 
 @cli_command
@@ -168,32 +200,65 @@ def eval_std(
     ],
     truth: Annotated[Path, typer.Option(help="CSV of true occurrences: path, start, end, label.")],
     depth: Annotated[int, typer.Option(help="Hits judged per query.", min=1)] = 100,
+    threshold: Annotated[
+        float | None,
+        typer.Option(
+            help="ATWV's decision threshold (hits scoring at least this are YES); default: "
+            "each half of the terms at the MTWV threshold of the other half.",
+            show_default=False,
+        ),
+    ] = None,
+    fuse: Annotated[
+        bool, typer.Option(help="All query clips of one label make one term (several examples).")
+    ] = False,
+    fusion: Annotated[
+        Fusion, typer.Option(help="With --fuse: mean of unit vectors, or max over the clips.")
+    ] = Fusion["mean"],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also write the judged detections as NIST stdlist, ECF and term list here.",
+            show_default=False,
+        ),
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
-    """Score INDEX's hits for each query against the true times: MAP, P@10 and recall at 1
-    and 10 false alarms per hour (a hit must overlap an occurrence by half the shorter)."""
+    """Score INDEX's hits for each query against the true times: MAP, P@10, recall at 1 and 10
+    false alarms per hour (a hit must overlap an occurrence by half the shorter), and NIST's
+    term-weighted values MTWV and ATWV (beta 999.9)."""
     from rich.table import Table
 
-    from pipelines.evaluate.std import evaluate_std
+    from pipelines.evaluate.std import StdSettings, evaluate_std
 
-    report = evaluate_std(index, queries, truth, depth)
+    settings = StdSettings(depth, threshold, fuse, plain(fusion), out)
+    report = evaluate_std(index, queries, truth, settings)
     if json_out:
         typer.echo(json.dumps(report.to_dict(), default=str))
         return
     table = Table(
-        title=f"spoken-term detection, {report.queries} queries, {report.occurrences} "
-        f"occurrences in {report.hours:.2f} h"
+        title=f"spoken-term detection, {report.terms} {'terms' if fuse else 'queries'}, "
+        f"{report.occurrences} occurrences in {report.hours:.2f} h"
     )
-    for column in ("MAP", "P@10", "recall @1 FA/h", "recall @10 FA/h", "s/query"):
+    columns = ("MAP", "P@10", "recall @1 FA/h", "recall @10 FA/h", "MTWV", "ATWV", "s/query")
+    for column in columns:
         table.add_column(column, justify="right")
     recall = report.recall_at_fa
     table.add_row(
         f"{report.map:.3f}", f"{report.precision_at_10:.3f}", f"{recall[1.0]:.3f}",
-        f"{recall[10.0]:.3f}", f"{report.seconds_per_query:.4f}",
+        f"{recall[10.0]:.3f}", f"{report.mtwv:.3f}", f"{report.atwv:.3f}",
+        f"{report.seconds_per_query:.4f}",
     )  # fmt: skip
     console.print(table)
+    decided = "given" if threshold is not None else "tuned on the other half of the terms"
+    shown = ", ".join(f"{t:.3f}" for t in report.atwv_thresholds)
+    console.print(
+        f"MTWV at threshold {report.mtwv_threshold:.3f}; ATWV at {shown} ({decided}); "
+        f"beta {report.beta}"
+    )
     if report.unmatched:
         console.print(f"{len(report.unmatched)} queries have no true occurrence and were left out")
+    if out is not None:
+        console.print(f"detections -> {out} (NIST stdlist, ECF, term list)")
 
 
 app.command("text")(eval_text)

@@ -7,7 +7,15 @@ from typing import Annotated
 
 import typer
 
-from seqae.cli.choices import ExportFormat, Rerank, plain
+from seqae.cli.choices import (
+    ExportFormat,
+    Fusion,
+    FusionOption,
+    Rerank,
+    RerankDepthOption,
+    RerankOption,
+    plain,
+)
 from seqae.cli.common import cli_command, console, print_json_lines
 
 
@@ -15,21 +23,27 @@ from seqae.cli.common import cli_command, console, print_json_lines
 def search(
     index: Annotated[Path, typer.Argument(help="Index directory of 'seqae index build'.")],
     query: Annotated[
-        Path | None, typer.Argument(help="Audio clip of the term to look for.")
+        list[Path] | None,
+        typer.Argument(
+            help="Audio clip of the term to look for; several clips of one term are fused "
+            "into one query (see --fusion).",
+            show_default=False,
+        ),
     ] = None,
     text: Annotated[
         str | None, typer.Option(help="Text index: an example sentence to look for.")
     ] = None,
-    start: Annotated[float | None, typer.Option(help="Query span start, seconds.")] = None,
-    end: Annotated[float | None, typer.Option(help="Query span end, seconds.")] = None,
+    start: Annotated[
+        float | None, typer.Option(help="Query span start, seconds (one clip only).")
+    ] = None,
+    end: Annotated[
+        float | None, typer.Option(help="Query span end, seconds (one clip only).")
+    ] = None,
+    fusion: FusionOption = Fusion["mean"],
     k: Annotated[int, typer.Option("-k", "--top", help="Number of hits.", min=1)] = 10,
     json_lines: Annotated[bool, typer.Option("--json", help="Print JSON lines.")] = False,
-    rerank: Annotated[
-        Rerank, typer.Option(help="Second stage: 'dtw' re-orders the top candidates, 'none' not.")
-    ] = Rerank["none"],
-    rerank_k: Annotated[
-        int, typer.Option(help="Candidates the index proposes for re-ranking.", min=1)
-    ] = 30,
+    rerank: RerankOption = Rerank["none"],
+    rerank_k: RerankDepthOption = 30,
     rerank_weight: Annotated[
         float,
         typer.Option(help="Share of the embedding's score in the fused score.", min=0, max=1),
@@ -72,6 +86,7 @@ def search(
     from pipelines.search.speech import Query, search_audio
     from seqae.errors import InputError
 
+    query = query or None  # Typer gives [] for no clip
     if (query is None) == (text is None):
         raise InputError("give either an audio QUERY or --text 'a sentence', not both or neither")
     if (export is None) != (out is None):
@@ -83,15 +98,18 @@ def search(
         if export is not None:
             raise InputError("--format writes timed hits of audio indexes; sentences have none")
         return search_text(index, text, k, json_lines, opened)
+    if len(query) > 1 and (start is not None or end is not None):
+        raise InputError("--start and --end cut one clip; give one QUERY with them")
 
     depth = rerank_k if plain(rerank) == "dtw" else 0
     hits = search_audio(
-        index, [Query(query, start, end)], k, depth, rerank_weight, nprobe, ef_search, opened
-    )[0]
+        index, [[Query(clip, start, end) for clip in query]], k, depth, rerank_weight,
+        nprobe, ef_search, opened, fusion=plain(fusion),
+    )[0]  # fmt: skip
     if export is not None:
         from pipelines.export.hits import export_hits
 
-        written = export_hits(hits, plain(export), out, term or query.stem)
+        written = export_hits(hits, plain(export), out, term or query[0].stem)
         console.print(
             f"wrote {len(hits)} hits as {plain(export)} -> {', '.join(map(str, written))}"
         )
@@ -115,7 +133,8 @@ def search(
         return
     from rich.table import Table
 
-    table = Table(title=f"top {len(rows)} for {query}")
+    asked = str(query[0]) if len(query) == 1 else f"{len(query)} clips ({plain(fusion)})"
+    table = Table(title=f"top {len(rows)} for {asked}")
     here = Path.cwd()
     for column in ("rank", "score", "path", "start", "end", "label"):
         table.add_column(column, justify="left" if column == "path" else "right", overflow="fold")

@@ -71,10 +71,18 @@ def serve(
     max_active: Annotated[
         int, typer.Option(help="Searches handled at once; more are told to retry (503).", min=1)
     ] = 16,
+    max_clips: Annotated[
+        int, typer.Option(help="Clips one query may send (several examples of a term).", min=1)
+    ] = 10,
+    max_context: Annotated[
+        float,
+        typer.Option(help="Most seconds of context played on each side of a hit.", min=0),
+    ] = 5.0,
 ) -> None:
-    """Serve INDEX: a web page at / (upload or record a clip, hear the hits, see them on the
-    embedding map) and a JSON API (POST /search, GET /segments/ID/audio, /healthz, /info;
-    its schema at /openapi.json)."""
+    """Serve INDEX: a web page at / (upload or record one or several clips of a term, hear the
+    hits with a second of context, see where they fall in each recording and on the embedding
+    map, export them for ELAN, Praat or a spreadsheet) and a JSON API (POST /search, GET
+    /segments/ID/audio, POST /export, /healthz, /info; its schema at /openapi.json)."""
     import uvicorn
 
     from pipelines.server import ServerLimits, create_app
@@ -86,7 +94,7 @@ def serve(
     check_port_free(host, port)
     limits = ServerLimits(
         max_upload_bytes=int(max_upload_mb * MEGABYTE), max_seconds=max_seconds,
-        max_active=max_active,
+        max_active=max_active, max_clips=max_clips, max_context_seconds=max_context,
     )  # fmt: skip
     hosts = allowed_hosts(host, allow_host)
     with err_console.status(f"opening {index}"):

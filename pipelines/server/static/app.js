@@ -1,10 +1,11 @@
-// The search page: a clip (uploaded or recorded) or a sentence goes to POST /search; the hits
-// are listed with a play button each and marked, with the query, on the embedding map.
+// The search page: clips of one term (uploaded or recorded) or a sentence go to POST /search;
+// the hits are listed with a play button each, drawn on a strip per recording (recordings.js),
+// marked with the query on the embedding map, and can be exported for ELAN or Praat.
 "use strict";
 
 const SERVER_FORMATS = /\.(wav|flac|ogg|oga)$/i;
 const MAX_CLASSES = 60; // beyond this many labels the map is drawn in one colour
-const page = { info: null, map: null, hits: [], recorder: null };
+const page = { info: null, map: null, hits: [], recordings: [], query: null, recorder: null };
 const $ = (id) => document.getElementById(id);
 
 function setStatus(message, isError) {
@@ -51,12 +52,18 @@ async function start() {
   } else {
     $("audio-query").hidden = false;
     $("rerank-option").hidden = !info.rerank;
+    $("fusion-option").hidden = false;
     $("clip").addEventListener("change", () => {
-      if ($("clip").files.length) searchFile($("clip").files[0]);
+      if ($("clip").files.length) searchFiles([...$("clip").files]);
     });
     $("record").addEventListener("click", toggleRecording);
+    $("player").addEventListener("timeupdate", moveClipCursor);
+    for (const button of document.querySelectorAll("#exports button.export")) {
+      button.addEventListener("click", () => exportHits(button.dataset.format));
+    }
     $("limits").textContent =
-      `Clips of up to ${limits.max_seconds} s and ${(limits.max_upload_bytes / 1048576).toFixed(1)} MB ` +
+      `Up to ${limits.max_clips} clips of one term at once (examples of it, searched as one query), ` +
+      `each of up to ${limits.max_seconds} s, ${(limits.max_upload_bytes / 1048576).toFixed(1)} MB in all ` +
       "(WAV, FLAC or OGG; other formats your browser can play are converted here first).";
   }
   if (info.map) {
@@ -72,22 +79,26 @@ async function start() {
   document.body.dataset.ready = "true";
 }
 
-async function searchFile(file) {
-  let upload = file;
-  if (!SERVER_FORMATS.test(file.name)) {
-    setStatus(`converting ${file.name} to WAV…`);
-    try {
-      upload = new File([await decodeToWav(await file.arrayBuffer())], `${file.name}.wav`, {
-        type: "audio/wav",
-      });
-    } catch (error) {
-      upload = file; // the server says what is wrong with it
-    }
+async function readable(file) {
+  if (SERVER_FORMATS.test(file.name)) return file;
+  setStatus(`converting ${file.name} to WAV…`);
+  try {
+    return new File([await decodeToWav(await file.arrayBuffer())], `${file.name}.wav`, {
+      type: "audio/wav",
+    });
+  } catch (error) {
+    return file; // the server says what is wrong with it
   }
-  showQueryAudio(upload);
+}
+
+async function searchFiles(files) {
+  const uploads = [];
+  for (const file of files) uploads.push(await readable(file));
+  showQueryAudio(uploads[0]);
   const form = new FormData();
-  form.append("file", upload, upload.name);
-  await runSearch(form, upload.name);
+  for (const upload of uploads) form.append("file", upload, upload.name);
+  form.append("fusion", $("fusion").value);
+  await runSearch(form, uploads.length === 1 ? uploads[0].name : `${uploads.length} clips`);
 }
 
 async function searchText(sentence) {
@@ -106,7 +117,12 @@ async function runSearch(form, what) {
     if (!response.ok) throw new Error(await reason(response));
     const result = await response.json();
     page.hits = result.hits;
+    page.recordings = result.recordings || [];
+    page.query = result.query;
     showHits(result.hits);
+    showQueryClips(result.query);
+    showRecordings(page.recordings, result.hits);
+    showExports(result.query, result.hits);
     markMap(result.query, result.hits);
     setStatus(`${result.hits.length} hits for ${what} in ${result.seconds.toFixed(3)} s`);
   } catch (error) {
@@ -121,6 +137,20 @@ function showQueryAudio(blob) {
   if (audio.src) URL.revokeObjectURL(audio.src);
   audio.src = URL.createObjectURL(blob);
   audio.hidden = false;
+}
+
+function showQueryClips(query) {
+  const note = $("query-clips");
+  if (!query.files) {
+    note.textContent = "";
+    return;
+  }
+  const count = query.files.length;
+  note.textContent = count === 1
+    ? `1 clip sent: ${query.files[0]} (${query.seconds.toFixed(2)} s)`
+    : `${count} clips sent as one query (${query.fusion}): ${query.files.join(", ")} ` +
+      `(${query.seconds.toFixed(2)} s in all)`;
+  note.dataset.count = count;
 }
 
 function cell(row, text, className) {
@@ -141,7 +171,7 @@ function showHits(hits) {
     cell(row, hit.rank, "number");
     cell(row, hit.score.toFixed(3), "number");
     cell(row, hit.label ?? hit.text ?? "");
-    cell(row, hit.file ?? (hit.file === undefined && hit.line !== undefined ? `line ${hit.line}` : ""));
+    cell(row, hit.path ?? hit.file ?? (hit.line !== undefined ? `line ${hit.line}` : ""));
     cell(row, hit.start !== undefined && hit.start !== null ? `${hit.start.toFixed(2)}–${(hit.end ?? 0).toFixed(2)}` : "");
     const actions = cell(row, "");
     if (hit.audio) {
@@ -149,19 +179,32 @@ function showHits(hits) {
       button.type = "button";
       button.className = "play";
       button.textContent = "▶ play";
-      button.addEventListener("click", () => play(hit.id, row));
+      button.addEventListener("click", () => playHit(hit));
       actions.appendChild(button);
     }
     body.appendChild(row);
   }
 }
 
-function play(id, row) {
+function markPlaying(id) {
+  document.querySelectorAll(".playing").forEach((element) => element.classList.remove("playing"));
+  if (id === null) return;
+  document.querySelectorAll(`#hits tr[data-id="${id}"], #strips .mark[data-id="${id}"]`)
+    .forEach((element) => element.classList.add("playing"));
+}
+
+function play(id, url) {
   const player = $("player");
-  document.querySelectorAll("tr.playing").forEach((r) => r.classList.remove("playing"));
-  if (row) row.classList.add("playing");
-  player.src = `/segments/${id}/audio`;
+  player.src = url;
   player.play().catch((error) => setStatus(`cannot play segment ${id}: ${error.message}`, true));
+}
+
+// A map point: the segment alone.
+function playSegment(id) {
+  page.playing = null;
+  markPlaying(null);
+  $("playing").hidden = true;
+  play(id, `/segments/${id}/audio`);
 }
 
 async function toggleRecording() {
@@ -191,7 +234,7 @@ async function toggleRecording() {
     try {
       const recorded = new Blob(chunks, { type: recorder.mimeType });
       const wav = await decodeToWav(await recorded.arrayBuffer());
-      await searchFile(new File([wav], "recording.wav", { type: "audio/wav" }));
+      await searchFiles([new File([wav], "recording.wav", { type: "audio/wav" })]);
     } catch (error) {
       setStatus(`cannot read the recording: ${error.message}`, true);
     }
@@ -245,7 +288,7 @@ function drawMap() {
   Plotly.newPlot("map", traces, layout, { responsive: true, displaylogo: false });
   $("map").on("plotly_click", (event) => {
     const id = event.points[0].customdata;
-    if (id !== undefined && page.info.modality === "audio") play(id, null);
+    if (id !== undefined && page.info.modality === "audio") playSegment(id);
   });
   $("map-note").textContent =
     `${map.ids.length.toLocaleString()} of ${map.total.toLocaleString()} segments on their first two ` +

@@ -1,0 +1,1 @@
+"""Term discovery: recurring word-like segments of an archive, grouped into clusters."""
