@@ -60,6 +60,7 @@ def test_config_files_are_checked_before_any_training(corpus, tmp_path):
 
 
 def test_every_recipe_resolves_and_choices_match_the_library():
+    from pipelines.discover.archive import TIER_FORMATS
     from pipelines.segment.longform import SEGMENT_MODES
     from pipelines.segment.vad import VAD_METHODS
     from pipelines.viz.maps import METHODS
@@ -72,6 +73,7 @@ def test_every_recipe_resolves_and_choices_match_the_library():
     assert [c.value for c in choices.SegmentMode] == ["none", *SEGMENT_MODES]
     assert tuple(c.value for c in choices.VadMethod) == VAD_METHODS
     assert tuple(c.value for c in choices.Projection) == METHODS
+    assert tuple(c.value for c in choices.Tier) == TIER_FORMATS
     assert {"default", "quick", "labels", "text-quick"} <= set(recipe_names())
     for name in recipe_names():
         modality = "text" if name.startswith("text") else "audio"

@@ -55,7 +55,6 @@ def read_archive(source: Path) -> Archive:
         vectors, metadata, frames, features = _from_index(source)
     else:
         from pipelines.embed.shards import read_embeddings
-        from pipelines.search.sources import EmbeddingSource
 
         embedded = read_embeddings(source)
         if embedded.frames is None:
@@ -66,7 +65,7 @@ def read_archive(source: Path) -> Archive:
         packed, offsets = embedded.frames
         frames = [packed[offsets[i] : offsets[i + 1]] for i in range(len(offsets) - 1)]
         vectors, metadata = embedded.vectors, embedded.metadata
-        features = EmbeddingSource.open(source).info["feature_config"]
+        features = embedded.info["feature_config"]
     columns = metadata.column_names
     paths = metadata.column("path").to_pylist()
     starts = metadata.column("start").to_pylist() if "start" in columns else [None] * len(paths)

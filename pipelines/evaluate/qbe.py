@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pipelines.io.extract import Extraction, extract_features
-from pipelines.io.manifest import Segment, read_manifest
+from pipelines.io.extract import Extraction, alone, extract_features
+from pipelines.io.manifest import read_manifest
 from pipelines.search import FUSIONS
 from pipelines.search.rerank import reranked_similarity
 from pipelines.train.seeds import seed_runs
@@ -140,12 +140,6 @@ def several_examples(
                     )  # fmt: skip
                 )
     return rows
-
-
-def alone(segment: Segment) -> Segment:
-    """The segment without its speaker: features of its own, as a search query has."""
-    metadata = {k: v for k, v in segment.metadata.items() if k != "speaker"}
-    return replace(segment, metadata=metadata)
 
 
 def _labels(extraction: Extraction, source: Path) -> np.ndarray:

@@ -6,7 +6,7 @@ import logging
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -40,6 +40,12 @@ class Extraction:
     skipped: list[tuple[Segment, str]] = field(default_factory=list)
     # with normalize "speaker": each item's group mean and deviation (None: the item's own)
     stats: list[Stats | None] | None = None
+
+
+def alone(segment: Segment) -> Segment:
+    """The segment without its speaker: features of its own, as a search query has."""
+    metadata = {k: v for k, v in segment.metadata.items() if k != "speaker"}
+    return replace(segment, metadata=metadata)
 
 
 def segment_features(

@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from pipelines.export.hits import (
     FOLDER_NAMES,
     FORMATS,
@@ -24,7 +26,7 @@ from pipelines.export.hits import (
     recording_durations,
     write_hits,
 )
-from pipelines.io.extract import segment_features
+from pipelines.io.extract import alone, extract_features
 from pipelines.io.manifest import Segment, read_manifest
 from pipelines.search import DEFAULT_FUSION, FUSIONS
 from pipelines.search.build import open_index_with_model
@@ -96,7 +98,7 @@ def detect_terms(
     ``out`` is a folder: ``hits.csv``, ``hits.jsonl``, and ``eaf/``, ``textgrid/``, ``vtt/``,
     ``audacity/`` (one file per recording), ``std/`` (the NIST files), as ``settings.formats``
     asks, and ``detect.json`` with the settings and counts. A clip that cannot be read is
-    skipped and reported; a term left with no clip is skipped.
+    skipped and reported; a term left with no clip is skipped. ``progress`` counts clips.
     """
     terms = read_terms(terms_file)
     check_not_input(out, [index_dir, terms_file, *(s.path for c in terms.values() for s in c)])
@@ -105,37 +107,37 @@ def detect_terms(
     index, bundle = open_index_with_model(index_dir)
     if bundle.modality != "audio":
         raise SeqaeError(f"{index_dir}: indexes sentences; detect searches speech")
-    skipped: list[str] = []
+    threshold = settings.threshold
+
+    def kept(score: float) -> bool:
+        return threshold is None or score >= threshold
+
+    # each clip on its own, as ``seqae search`` reads a query; unreadable ones are skipped
+    clips = [alone(clip) for examples in terms.values() for clip in examples]
+    extraction = extract_features(clips, bundle.features, progress=progress)
+    skipped = [reason for _, reason in extraction.skipped]
+    examples: dict[str, list[np.ndarray]] = {term: [] for term in terms}
+    for clip, features in zip(extraction.segments, extraction.features, strict=True):
+        examples[term_name(clip)].append(features)
     found: list[Detection] = []
     report = DetectReport({}, {}, {}, skipped)
-    for term, clips in terms.items():
-        features = []
-        for clip in clips:
-            try:
-                features.append(segment_features(clip, bundle.features)[0])
-            except SeqaeError as error:
-                skipped.append(f"{clip.describe()}: {error}")
-        if progress:
-            progress(1)
+    for term, features in examples.items():
         if not features:
-            skipped.append(f"term {term!r}: none of its {len(clips)} clips could be read")
+            skipped.append(f"term {term!r}: none of its {len(terms[term])} clips could be read")
             continue
         hits = search_features(
             index, features, bundle.embed(features), settings.limit, settings.rerank_k,
             settings.weight, groups=[list(range(len(features)))], fusion=settings.fusion,
         )[0]  # fmt: skip
         found.extend(detections_of(hits, term))
-        kept = [h for h in hits if settings.threshold is None or h.score >= settings.threshold]
-        report.terms[term] = len(kept)
+        report.terms[term] = sum(kept(h.score) for h in hits)
         report.examples[term] = len(features)
     durations = recording_durations(found)
-    threshold = settings.threshold
-    kept = [d for d in found if threshold is None or d.score >= threshold]
+    decided = threshold if threshold is not None else float("-inf")
     with writer_lock(out):
         out.mkdir(parents=True, exist_ok=True)
         for fmt in settings.formats:
-            chosen = found if fmt == "stdlist" else kept
-            decided = threshold if threshold is not None else float("-inf")
+            chosen = found if fmt == "stdlist" else [d for d in found if kept(d.score)]
             target = out / FOLDER_NAMES[fmt]
             report.written[fmt] = write_hits(chosen, fmt, target, durations, decided)
             if fmt in PER_RECORDING:  # a recording hit last time but not now: its file goes

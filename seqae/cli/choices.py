@@ -51,6 +51,7 @@ Engine = choice("Engine", ("local", "ray"))
 Rerank = choice("Rerank", ("dtw", "none"))
 Fusion = choice("Fusion", FUSIONS)
 ExportFormat = choice("ExportFormat", EXPORT_FORMATS)
+Tier = choice("Tier", ("eaf", "textgrid"))  # pipelines.discover.archive's TIER_FORMATS
 
 
 def plain(value: object) -> object:

@@ -66,7 +66,8 @@ def detect(
         rerank_k=rerank_k if plain(rerank) == "dtw" else 0,
         fusion=plain(fusion),
     )
-    with progress_bar("terms", len(read_terms(terms))) as advance:
+    clips = sum(len(examples) for examples in read_terms(terms).values())
+    with progress_bar("clips", clips) as advance:
         report = detect_terms(index, terms, out, settings, progress=advance)
     report_skipped(report.skipped)
     console.print(

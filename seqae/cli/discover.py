@@ -7,10 +7,8 @@ from typing import Annotated
 
 import typer
 
-from seqae.cli.choices import PairAcross, choice, plain
+from seqae.cli.choices import PairAcross, Tier, plain
 from seqae.cli.common import cli_command, console, progress_bar
-
-Tier = choice("Tier", ("eaf", "textgrid"))  # pipelines.discover.archive's TIER_FORMATS
 
 
 @cli_command
